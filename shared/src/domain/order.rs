@@ -1,0 +1,379 @@
+//! An order from the website form, validated field by field, and the invoice it becomes.
+
+use super::invoice::{Invoice, InvoiceNumber, Line, Status};
+use super::plan::{Catalogue, Plan};
+use super::requisites::{Buyer, Seller, check_inn, check_kpp};
+use super::vat::VatTable;
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The most periods one invoice may cover.
+pub const MAX_QUANTITY: u32 = 120;
+
+/// The public form fields, exactly as forms and scripts send them.
+pub const FIELDS: [&str; 9] = ["plan", "quantity", "company", "inn", "kpp", "address", "email", "account", "idempotency_key"];
+
+/// Raw form fields: name → text, as posted (JSON values already turned into text).
+pub type OrderInput = BTreeMap<String, String>;
+
+/// Field name → machine-readable error code.
+pub type FieldErrors = BTreeMap<String, &'static str>;
+
+/// A validated order: every field checked, the plan resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub plan: Plan,
+    pub quantity: u32,
+    pub buyer: Buyer,
+    pub account: String,
+    /// A form token that makes resubmission safe (the `Idempotency-Key` header does the same).
+    pub idempotency_key: Option<String>,
+}
+
+fn clean_text(v: &str, max_chars: usize) -> Result<String, &'static str> {
+    let v = v.trim();
+    if v.is_empty() {
+        Err("required")
+    } else if v.chars().count() > max_chars {
+        Err("too_long")
+    } else if v.chars().any(char::is_control) {
+        Err("invalid_characters")
+    } else {
+        Ok(v.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+fn check_email(v: &str) -> Result<String, &'static str> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err("required");
+    }
+    let valid = v.len() <= 254
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        && match v.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+    if valid { Ok(v.to_owned()) } else { Err("invalid_email") }
+}
+
+fn check_token(v: &str) -> Result<String, &'static str> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 128 || !v.bytes().all(|c| c.is_ascii_graphic()) {
+        Err("invalid_format")
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+impl Order {
+    /// Validates every field and reports all problems at once. Empty values count as absent.
+    pub fn validate(input: &OrderInput, catalogue: &Catalogue) -> Result<Order, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        for name in input.keys() {
+            if !FIELDS.contains(&name.as_str()) {
+                errors.insert(name.clone(), "unknown_field");
+            }
+        }
+        let get = |k: &str| input.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut field = |name: &str, r: Result<String, &'static str>| match r {
+            Ok(v) => Some(v),
+            Err(code) => {
+                errors.insert(name.to_owned(), code);
+                None
+            }
+        };
+
+        let plan = match get("plan") {
+            None => field("plan", Err("required")),
+            Some(id) => field("plan", catalogue.get(id).map(|p| p.id.clone()).ok_or("unknown_plan")),
+        }
+        .and_then(|id| catalogue.get(&id).cloned());
+        let quantity = match get("quantity") {
+            None => Some(1),
+            Some(q) => match q.parse::<u64>() {
+                Ok(n) if (1..=u64::from(MAX_QUANTITY)).contains(&n) => Some(n as u32),
+                Ok(_) => field("quantity", Err("out_of_range")).map(|_| 0),
+                Err(_) if q.starts_with('-') && q[1..].bytes().all(|c| c.is_ascii_digit()) => {
+                    field("quantity", Err("out_of_range")).map(|_| 0)
+                }
+                Err(_) if !q.is_empty() && q.bytes().all(|c| c.is_ascii_digit()) => {
+                    field("quantity", Err("out_of_range")).map(|_| 0)
+                }
+                Err(_) => field("quantity", Err("not_an_integer")).map(|_| 0),
+            },
+        };
+        let company = field("company", clean_text(get("company").unwrap_or(""), 300));
+        let inn = get("inn").map(str::to_owned);
+        let inn = match inn {
+            None => field("inn", Err("required")),
+            Some(v) => field("inn", check_inn(&v).map(|_| v.clone()).map_err(|e| e.code())),
+        };
+        let kpp = match (get("kpp"), inn.as_deref().map(str::len)) {
+            (None, Some(10)) => field("kpp", Err("required")).map(Some),
+            (None, _) => Some(None),
+            (Some(_), Some(12)) => field("kpp", Err("not_allowed")).map(Some),
+            (Some(v), _) => field("kpp", check_kpp(v).map(|_| v.to_owned()).map_err(|e| e.code())).map(Some),
+        };
+        let address = field("address", clean_text(get("address").unwrap_or(""), 500));
+        let email = field("email", check_email(get("email").unwrap_or("")));
+        let account = match get("account") {
+            None => inn.clone(),
+            Some(v) => field("account", check_token(v)),
+        };
+        let idempotency_key = match get("idempotency_key") {
+            None => Some(None),
+            Some(v) => field("idempotency_key", check_token(v)).map(Some),
+        };
+
+        if let (Some(p), Some(q)) = (&plan, quantity) {
+            if p.price.checked_mul(q).is_none() {
+                errors.insert("quantity".into(), "out_of_range");
+            }
+        }
+        match (plan, quantity, company, inn, kpp, address, email, account, idempotency_key) {
+            (Some(plan), Some(quantity), Some(name), Some(inn), Some(kpp), Some(address), Some(email), Some(account), Some(idempotency_key))
+                if errors.is_empty() =>
+            {
+                Ok(Order { plan, quantity, buyer: Buyer { name, inn, kpp, address, email }, account, idempotency_key })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Everything about the seller that shapes an invoice: requisites, terms, calendar, rates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SellerProfile {
+    pub requisites: Seller,
+    /// «Основание» printed on every invoice.
+    pub basis: String,
+    /// Business dates (issue and due dates, year of the number) are computed in this zone.
+    #[serde(default = "default_tz")]
+    pub time_zone: Tz,
+    #[serde(default)]
+    pub number_prefix: String,
+    #[serde(default = "default_terms")]
+    pub payment_terms_days: u32,
+    #[serde(default)]
+    pub vat_rates: VatTable,
+}
+
+fn default_tz() -> Tz {
+    chrono_tz::Europe::Moscow
+}
+
+fn default_terms() -> u32 {
+    5
+}
+
+impl SellerProfile {
+    pub fn validate(&self) -> Result<(), String> {
+        self.requisites.validate()?;
+        if self.basis.trim().is_empty() {
+            return Err("seller basis: required".into());
+        }
+        if self.number_prefix.chars().count() > 16 || self.number_prefix.chars().any(|c| c.is_control() || c == '/') {
+            return Err("seller number_prefix: at most 16 printable characters, no '/'".into());
+        }
+        if self.payment_terms_days > 365 {
+            return Err("seller payment_terms_days: at most 365".into());
+        }
+        Ok(())
+    }
+
+    /// The business date of an instant, in the seller's zone.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone).date_naive()
+    }
+
+    /// The numbering year (and so the counter) an invoice created at `at` belongs to.
+    pub fn number_year(&self, at: DateTime<Utc>) -> i32 {
+        self.local_date(at).year()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IssueError {
+    #[error("no VAT rate is configured for {category:?} on {date}")]
+    NoVatRate { category: super::vat::VatCategory, date: NaiveDate },
+}
+
+/// Turns a validated order into an `issued` invoice with the given id and number.
+pub fn issue(
+    order: &Order,
+    profile: &SellerProfile,
+    id: String,
+    seq: u64,
+    created_at: DateTime<Utc>,
+) -> Result<Invoice, IssueError> {
+    let issue_date = profile.local_date(created_at);
+    let plan = &order.plan;
+    let vat = profile
+        .vat_rates
+        .rate(plan.vat, issue_date)
+        .ok_or(IssueError::NoVatRate { category: plan.vat, date: issue_date })?;
+    let amount = plan.price.checked_mul(order.quantity).expect("validated: quantity × price fits");
+    let period = match plan.period_months {
+        1 => "1 месяц".to_owned(),
+        n => format!("{n} {}", super::words::plural(u64::from(n), "месяц", "месяца", "месяцев")),
+    };
+    let line = Line {
+        title: format!("Подписка на сервис, тариф «{}», период {period}", plan.title),
+        quantity: order.quantity,
+        unit: "усл.".into(),
+        price: plan.price,
+        amount,
+        vat,
+    };
+    Ok(Invoice {
+        id,
+        number: InvoiceNumber { prefix: profile.number_prefix.clone(), year: issue_date.year(), seq },
+        status: Status::Issued,
+        account: order.account.clone(),
+        plan: plan.id.clone(),
+        quantity: order.quantity,
+        seller: profile.requisites.clone(),
+        buyer: order.buyer.clone(),
+        basis: profile.basis.clone(),
+        total: amount,
+        lines: vec![line],
+        currency: "RUB".into(),
+        issue_date,
+        due_date: issue_date + Days::new(u64::from(profile.payment_terms_days)),
+        created_at,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::{Kopecks, VatCategory, VatRate};
+
+    pub fn catalogue() -> Catalogue {
+        Catalogue(vec![Plan {
+            id: "pro".into(),
+            title: "Pro".into(),
+            price: Kopecks(1_200_000),
+            period_months: 1,
+            vat: VatCategory::Standard,
+        }])
+    }
+
+    pub fn profile() -> SellerProfile {
+        SellerProfile {
+            requisites: Seller {
+                name: "ООО «Автобилл»".into(),
+                inn: "7707083893".into(),
+                kpp: Some("773601001".into()),
+                ogrn: Some("1027700132195".into()),
+                address: "117312, г. Москва, ул. Вавилова, д. 19".into(),
+                bank: "ПАО Сбербанк".into(),
+                bic: "044525225".into(),
+                corr_account: "30101810400000000225".into(),
+                account: "40702810238000001234".into(),
+                director: "Иванов И. И.".into(),
+                accountant: "Петрова А. А.".into(),
+            },
+            basis: "Договор-оферта".into(),
+            time_zone: chrono_tz::Europe::Moscow,
+            number_prefix: String::new(),
+            payment_terms_days: 5,
+            vat_rates: VatTable::default(),
+        }
+    }
+
+    fn input(pairs: &[(&str, &str)]) -> OrderInput {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn good() -> OrderInput {
+        input(&[
+            ("plan", "pro"),
+            ("company", "ООО  «Ромашка»"),
+            ("inn", "7736207543"),
+            ("kpp", "770401001"),
+            ("address", "Москва, ул. Льва Толстого, 16"),
+            ("email", "buh@romashka.ru"),
+        ])
+    }
+
+    #[test]
+    fn a_good_order_validates() {
+        let o = Order::validate(&good(), &catalogue()).unwrap();
+        assert_eq!(o.quantity, 1);
+        assert_eq!(o.buyer.name, "ООО «Ромашка»");
+        assert_eq!(o.account, "7736207543");
+        assert_eq!(o.idempotency_key, None);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let mut i = good();
+        i.insert("inn".into(), "7736207544".into());
+        i.insert("quantity".into(), "0".into());
+        i.insert("plan".into(), "gold".into());
+        i.insert("email".into(), "nobody".into());
+        i.insert("colour".into(), "red".into());
+        let e = Order::validate(&i, &catalogue()).unwrap_err();
+        assert_eq!(e.get("inn"), Some(&"invalid_checksum"));
+        assert_eq!(e.get("quantity"), Some(&"out_of_range"));
+        assert_eq!(e.get("plan"), Some(&"unknown_plan"));
+        assert_eq!(e.get("email"), Some(&"invalid_email"));
+        assert_eq!(e.get("colour"), Some(&"unknown_field"));
+    }
+
+    #[test]
+    fn quantity_rules() {
+        for (q, want) in [("-1", "out_of_range"), ("121", "out_of_range"), ("99999999999999999999999", "out_of_range"), ("1.5", "not_an_integer"), ("x", "not_an_integer")] {
+            let mut i = good();
+            i.insert("quantity".into(), q.into());
+            assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("quantity"), Some(&want), "{q}");
+        }
+        let mut i = good();
+        i.insert("quantity".into(), "3".into());
+        assert_eq!(Order::validate(&i, &catalogue()).unwrap().quantity, 3);
+    }
+
+    #[test]
+    fn kpp_follows_the_inn() {
+        let mut i = good();
+        i.remove("kpp");
+        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"required"));
+        i.insert("kpp".into(), "77040100".into());
+        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"invalid_format"));
+        // A sole trader (12 digits) has no КПП.
+        i.insert("inn".into(), "500100732259".into());
+        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"not_allowed"));
+        i.remove("kpp");
+        assert!(Order::validate(&i, &catalogue()).is_ok());
+    }
+
+    #[test]
+    fn issue_computes_dates_in_the_sellers_zone() {
+        let o = Order::validate(&good(), &catalogue()).unwrap();
+        // 22:30 UTC on 31 Dec is already 1 Jan in Moscow: the invoice belongs to the new year.
+        let at = "2026-12-31T22:30:00Z".parse().unwrap();
+        let inv = issue(&o, &profile(), "id".into(), 1, at).unwrap();
+        assert_eq!(inv.issue_date.to_string(), "2027-01-01");
+        assert_eq!(inv.due_date.to_string(), "2027-01-06");
+        assert_eq!(inv.number.to_string(), "2027-000001");
+        assert_eq!(inv.total, Kopecks(1_200_000));
+        assert_eq!(inv.lines[0].vat, VatRate::Percent(22));
+        assert_eq!(inv.vat_total(), Kopecks(216_393));
+        assert_eq!(inv.pdf_key(), "invoices/2027/01/2027-000001.pdf");
+        assert!(inv.payment_purpose().contains("2027-000001"));
+        assert_eq!(profile().number_year(at), 2027);
+    }
+}

@@ -1,0 +1,1 @@
+//! Documents: the invoice PDF.
