@@ -1,5 +1,14 @@
 //! autobill's library. Layers depend one way only:
-//! `domain` (pure) ← `ports` (traits) ← `adapters` (AWS) and `render` (documents) ← `service` ← `http`.
+//! `domain` (pure) ← `ports` (traits) ← `adapters` (AWS, in-memory) and `render` (documents)
+//! ← `service` ← `http` (axum routers, hosted on Lambda or locally) ← `app` (wiring).
 
+pub mod adapters;
+pub mod app;
+pub mod aws;
+pub mod config;
 pub mod domain;
+pub mod http;
+pub mod ports;
 pub mod render;
+pub mod service;
+pub mod telemetry;

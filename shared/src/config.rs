@@ -1,0 +1,144 @@
+//! Configuration: the seller's billing profile and plans (a documented file or inline JSON),
+//! and the deployment settings every function reads from its environment.
+
+use crate::domain::order::SellerProfile;
+use crate::domain::Catalogue;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// What the vendor configures: who issues invoices, on what terms, for which plans.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    pub seller: SellerProfile,
+    pub plans: Catalogue,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+fn invalid(name: &'static str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid { name, reason: reason.to_string() }
+}
+
+impl BillingConfig {
+    /// Parses TOML or JSON (by `format`) and checks every requisite and plan.
+    pub fn parse(text: &str, format: ConfigFormat) -> Result<Self, String> {
+        let cfg: BillingConfig = match format {
+            ConfigFormat::Json => serde_json::from_str(text).map_err(|e| e.to_string())?,
+            ConfigFormat::Toml => toml::from_str(text).map_err(|e| e.to_string())?,
+        };
+        cfg.seller.validate()?;
+        cfg.plans.validate()?;
+        Ok(cfg)
+    }
+
+    /// `AUTOBILL_CONFIG` (inline JSON, as the SAM template passes it) or `AUTOBILL_CONFIG_FILE`
+    /// (a `.toml` or `.json` file, as the local stack uses).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Some(text) = var("AUTOBILL_CONFIG") {
+            return Self::parse(&text, ConfigFormat::Json).map_err(|e| invalid("AUTOBILL_CONFIG", e));
+        }
+        let path = var("AUTOBILL_CONFIG_FILE").ok_or(ConfigError::Missing("AUTOBILL_CONFIG or AUTOBILL_CONFIG_FILE"))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))?;
+        let format = if path.ends_with(".json") { ConfigFormat::Json } else { ConfigFormat::Toml };
+        Self::parse(&text, format).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ConfigFormat {
+    Json,
+    Toml,
+}
+
+/// Deployment settings. Secrets are kept out of `Debug`.
+#[derive(Clone)]
+pub struct Settings {
+    pub table: String,
+    pub bucket: String,
+    /// Signs invoice links (`?token=`); at least 32 bytes.
+    pub link_secret: Vec<u8>,
+    /// Base of the links we hand out, e.g. `https://billing.example.com`; derived from the
+    /// request's Host when empty.
+    pub public_url: Option<String>,
+    /// Origins allowed to call the API from a browser; none means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// How long a presigned PDF link stays valid. At most 12 h: on Lambda a presigned URL dies
+    /// with the role's temporary credentials anyway, so long-lived links use `/invoices/{id}/pdf`.
+    pub pdf_link_ttl: Duration,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("table", &self.table)
+            .field("bucket", &self.bucket)
+            .field("link_secret", &"<redacted>")
+            .field("public_url", &self.public_url)
+            .field("cors_origins", &self.cors_origins)
+            .field("pdf_link_ttl", &self.pdf_link_ttl)
+            .finish()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let link_secret = var("AUTOBILL_LINK_SECRET").ok_or(ConfigError::Missing("AUTOBILL_LINK_SECRET"))?;
+        if link_secret.len() < 32 {
+            return Err(invalid("AUTOBILL_LINK_SECRET", "use at least 32 characters"));
+        }
+        let public_url = var("AUTOBILL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(invalid("AUTOBILL_PUBLIC_URL", "must start with https:// or http://"));
+            }
+        }
+        let ttl = match var("AUTOBILL_PDF_LINK_TTL_SECONDS") {
+            None => 3600,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (60..=43_200).contains(s))
+                .ok_or_else(|| invalid("AUTOBILL_PDF_LINK_TTL_SECONDS", "60 to 43200 seconds"))?,
+        };
+        Ok(Settings {
+            table: var("AUTOBILL_TABLE").ok_or(ConfigError::Missing("AUTOBILL_TABLE"))?,
+            bucket: var("AUTOBILL_BUCKET").ok_or(ConfigError::Missing("AUTOBILL_BUCKET"))?,
+            link_secret: link_secret.into_bytes(),
+            public_url,
+            cors_origins: var("AUTOBILL_CORS_ORIGINS")
+                .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+            pdf_link_ttl: Duration::from_secs(ttl),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_config_is_valid() {
+        let text = include_str!("../../infra/local/config.toml");
+        let cfg = BillingConfig::parse(text, ConfigFormat::Toml).unwrap();
+        assert!(cfg.plans.get("start").is_some());
+    }
+
+    #[test]
+    fn a_bad_seller_account_is_refused() {
+        let text = include_str!("../../infra/local/config.toml").replace("40702810238000001234", "40702810338000001234");
+        let err = BillingConfig::parse(&text, ConfigFormat::Toml).unwrap_err();
+        assert!(err.contains("account"), "{err}");
+    }
+}
