@@ -14,7 +14,13 @@ pub type AwsInvoiceApi = InvoiceApi<DynamoStore, S3Documents>;
 pub fn catalogue_api() -> Result<(Arc<CatalogueApi>, Settings), ConfigError> {
     let billing = Arc::new(BillingConfig::from_env()?);
     let settings = Settings::from_env()?;
-    Ok((Arc::new(CatalogueApi { billing, clock: Arc::new(SystemClock) }), settings))
+    Ok((
+        Arc::new(CatalogueApi {
+            billing,
+            clock: Arc::new(SystemClock),
+        }),
+        settings,
+    ))
 }
 
 pub async fn invoice_api() -> Result<(Arc<AwsInvoiceApi>, Settings), ConfigError> {

@@ -1,8 +1,8 @@
 //! Configuration: the seller's billing profile and plans (a documented file or inline JSON),
 //! and the deployment settings every function reads from its environment.
 
-use crate::domain::order::SellerProfile;
 use crate::domain::Catalogue;
+use crate::domain::order::SellerProfile;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -23,7 +23,10 @@ pub enum ConfigError {
 }
 
 fn invalid(name: &'static str, reason: impl ToString) -> ConfigError {
-    ConfigError::Invalid { name, reason: reason.to_string() }
+    ConfigError::Invalid {
+        name,
+        reason: reason.to_string(),
+    }
 }
 
 impl BillingConfig {
@@ -44,9 +47,15 @@ impl BillingConfig {
         if let Some(text) = var("AUTOBILL_CONFIG") {
             return Self::parse(&text, ConfigFormat::Json).map_err(|e| invalid("AUTOBILL_CONFIG", e));
         }
-        let path = var("AUTOBILL_CONFIG_FILE").ok_or(ConfigError::Missing("AUTOBILL_CONFIG or AUTOBILL_CONFIG_FILE"))?;
-        let text = std::fs::read_to_string(&path).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))?;
-        let format = if path.ends_with(".json") { ConfigFormat::Json } else { ConfigFormat::Toml };
+        let path =
+            var("AUTOBILL_CONFIG_FILE").ok_or(ConfigError::Missing("AUTOBILL_CONFIG or AUTOBILL_CONFIG_FILE"))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))?;
+        let format = if path.ends_with(".json") {
+            ConfigFormat::Json
+        } else {
+            ConfigFormat::Toml
+        };
         Self::parse(&text, format).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))
     }
 }
@@ -98,10 +107,10 @@ impl Settings {
             return Err(invalid("AUTOBILL_LINK_SECRET", "use at least 32 characters"));
         }
         let public_url = var("AUTOBILL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(u) = &public_url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(invalid("AUTOBILL_PUBLIC_URL", "must start with https:// or http://"));
-            }
+        if let Some(u) = &public_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(invalid("AUTOBILL_PUBLIC_URL", "must start with https:// or http://"));
         }
         let ttl = match var("AUTOBILL_PDF_LINK_TTL_SECONDS") {
             None => 3600,
@@ -117,7 +126,12 @@ impl Settings {
             link_secret: link_secret.into_bytes(),
             public_url,
             cors_origins: var("AUTOBILL_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
             pdf_link_ttl: Duration::from_secs(ttl),
         })
@@ -137,7 +151,8 @@ mod tests {
 
     #[test]
     fn a_bad_seller_account_is_refused() {
-        let text = include_str!("../../infra/local/config.toml").replace("40702810238000001234", "40702810338000001234");
+        let text =
+            include_str!("../../infra/local/config.toml").replace("40702810238000001234", "40702810338000001234");
         let err = BillingConfig::parse(&text, ConfigFormat::Toml).unwrap_err();
         assert!(err.contains("account"), "{err}");
     }

@@ -48,7 +48,16 @@ pub struct Invoices<S, D> {
 /// whether it came as JSON or as a form.
 pub fn fingerprint(order: &Order) -> String {
     let b = &order.buyer;
-    let canonical = serde_json::json!([order.plan.id, order.quantity, b.name, b.inn, b.kpp, b.address, b.email, order.account]);
+    let canonical = serde_json::json!([
+        order.plan.id,
+        order.quantity,
+        b.name,
+        b.inn,
+        b.kpp,
+        b.address,
+        b.email,
+        order.account
+    ]);
     hex::encode(Sha256::digest(canonical.to_string()))
 }
 
@@ -92,15 +101,19 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
     /// order returns the first invoice; the same key with another order is refused.
     pub async fn create(&self, order: &Order, key: Option<&str>) -> Result<Issued, CreateError> {
         let fingerprint = fingerprint(order);
-        if let Some(key) = key {
-            if let Some(issued) = self.replay(key, &fingerprint).await? {
-                return Ok(issued);
-            }
+        if let Some(key) = key
+            && let Some(issued) = self.replay(key, &fingerprint).await?
+        {
+            return Ok(issued);
         }
         let profile = &self.billing.seller;
         for attempt in 0..NUMBER_ATTEMPTS {
             let now = self.clock.now();
-            let seq = self.store.last_seq(&profile.number_prefix, profile.number_year(now)).await? + 1;
+            let seq = self
+                .store
+                .last_seq(&profile.number_prefix, profile.number_year(now))
+                .await?
+                + 1;
             let invoice = issue(order, profile, uuid::Uuid::now_v7().to_string(), seq, now)?;
             let claim = key.map(|k| IdempotencyClaim {
                 key: k.to_owned(),
@@ -121,15 +134,19 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
                     // The number is taken for good; the PDF follows before anyone sees the invoice.
                     self.store_pdf(&invoice).await?;
                     tracing::info!(invoice = %invoice.id, number = %invoice.number, total = invoice.total.0, "invoice issued");
-                    return Ok(Issued { invoice, replayed: false });
+                    return Ok(Issued {
+                        invoice,
+                        replayed: false,
+                    });
                 }
                 Err(InsertError::NumberTaken) => backoff(attempt).await,
                 Err(InsertError::KeyClaimed) => {
                     // A concurrent request with the same key won; answer as it did.
                     let key = key.unwrap_or_default();
-                    return self.replay(key, &fingerprint).await?.ok_or_else(|| {
-                        CreateError::Store(StoreError(format!("idempotency claim {key:?} vanished")))
-                    });
+                    return self
+                        .replay(key, &fingerprint)
+                        .await?
+                        .ok_or_else(|| CreateError::Store(StoreError(format!("idempotency claim {key:?} vanished"))));
                 }
                 Err(InsertError::Store(e)) => return Err(e.into()),
             }
@@ -138,7 +155,9 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
     }
 
     async fn replay(&self, key: &str, fingerprint: &str) -> Result<Option<Issued>, CreateError> {
-        let Some(claim) = self.store.get_claim(key).await? else { return Ok(None) };
+        let Some(claim) = self.store.get_claim(key).await? else {
+            return Ok(None);
+        };
         if claim.expires_at < self.clock.now().timestamp() {
             return Ok(None);
         }
@@ -151,6 +170,9 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
             .await?
             .ok_or_else(|| StoreError(format!("invoice {} of idempotency claim is missing", claim.invoice_id)))?;
         self.ensure_pdf(&invoice).await?;
-        Ok(Some(Issued { invoice, replayed: true }))
+        Ok(Some(Issued {
+            invoice,
+            replayed: true,
+        }))
     }
 }

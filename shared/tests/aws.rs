@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with `make test`, which starts the local AWS"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run these tests with `make test`, which starts the local AWS"))
 }
 
 async fn adapters() -> (DynamoStore, S3Documents) {
@@ -45,7 +46,14 @@ fn order() -> Order {
 async fn an_invoice_round_trips_through_dynamodb() {
     let (store, _) = adapters().await;
     let billing = common::billing(&common::unique("RT"));
-    let invoice = issue(&order(), &billing.seller, common::unique("id-"), 1, "2026-11-27T10:00:00Z".parse().unwrap()).unwrap();
+    let invoice = issue(
+        &order(),
+        &billing.seller,
+        common::unique("id-"),
+        1,
+        "2026-11-27T10:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
     store.insert_issued(&invoice, None).await.unwrap();
     assert_eq!(store.get_invoice(&invoice.id).await.unwrap(), Some(invoice.clone()));
     assert_eq!(store.last_seq(&billing.seller.number_prefix, 2026).await.unwrap(), 1);
@@ -54,7 +62,10 @@ async fn an_invoice_round_trips_through_dynamodb() {
     // Seq 1 again: the counter's condition refuses it, and nothing else is written.
     let mut again = invoice.clone();
     again.id = common::unique("id-");
-    assert!(matches!(store.insert_issued(&again, None).await, Err(InsertError::NumberTaken)));
+    assert!(matches!(
+        store.insert_issued(&again, None).await,
+        Err(InsertError::NumberTaken)
+    ));
     assert_eq!(store.get_invoice(&again.id).await.unwrap(), None);
 }
 
@@ -71,19 +82,41 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
         expires_at,
     };
     let first = issue(&order(), &billing.seller, common::unique("id-"), 1, now).unwrap();
-    store.insert_issued(&first, Some(&claim(&first.id, now.timestamp() + 60))).await.unwrap();
-    assert_eq!(store.get_claim(&format!("{prefix}-key")).await.unwrap(), Some(claim(&first.id, now.timestamp() + 60)));
+    store
+        .insert_issued(&first, Some(&claim(&first.id, now.timestamp() + 60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_claim(&format!("{prefix}-key")).await.unwrap(),
+        Some(claim(&first.id, now.timestamp() + 60))
+    );
 
     // The key is claimed: the whole transaction fails, the counter does not move.
     let second = issue(&order(), &billing.seller, common::unique("id-"), 2, now).unwrap();
-    assert!(matches!(store.insert_issued(&second, Some(&claim(&second.id, now.timestamp() + 60))).await, Err(InsertError::KeyClaimed)));
+    assert!(matches!(
+        store
+            .insert_issued(&second, Some(&claim(&second.id, now.timestamp() + 60)))
+            .await,
+        Err(InsertError::KeyClaimed)
+    ));
     assert_eq!(store.last_seq(&prefix, 2026).await.unwrap(), 1);
 
     // After expiry (checked in code, TTL deletion lags) the key may be claimed again.
     let later = now + chrono::Duration::seconds(120);
     let third = issue(&order(), &billing.seller, common::unique("id-"), 2, later).unwrap();
-    store.insert_issued(&third, Some(&claim(&third.id, later.timestamp() + 60))).await.unwrap();
-    assert_eq!(store.get_claim(&format!("{prefix}-key")).await.unwrap().unwrap().invoice_id, third.id);
+    store
+        .insert_issued(&third, Some(&claim(&third.id, later.timestamp() + 60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_claim(&format!("{prefix}-key"))
+            .await
+            .unwrap()
+            .unwrap()
+            .invoice_id,
+        third.id
+    );
 }
 
 #[tokio::test]
@@ -94,8 +127,18 @@ async fn documents_are_stored_checked_and_presigned() {
     docs.put_pdf(&key, b"%PDF-1.7 test".to_vec()).await.unwrap();
     assert!(docs.exists(&key).await.unwrap());
     let url = docs.presign_get(&key, Duration::from_secs(300)).await.unwrap();
-    assert!(url.starts_with(&format!("{}/{}/{key}?", env("AWS_ENDPOINT_URL"), env("AUTOBILL_BUCKET"))), "{url}");
-    assert!(url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires=300"), "{url}");
+    assert!(
+        url.starts_with(&format!(
+            "{}/{}/{key}?",
+            env("AWS_ENDPOINT_URL"),
+            env("AUTOBILL_BUCKET")
+        )),
+        "{url}"
+    );
+    assert!(
+        url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires=300"),
+        "{url}"
+    );
 }
 
 /// 200 invoices, 20 at a time, through the service and the real SDK: numbers 1..=200 exactly.

@@ -20,7 +20,12 @@ fn app(store: &MemoryStore) -> Router {
     let billing = Arc::new(common::billing(""));
     let clock = Arc::new(common::at("2026-11-27T12:00:00Z"));
     let api = Arc::new(InvoiceApi {
-        service: Invoices { store: store.clone(), documents: store.clone(), billing: billing.clone(), clock: clock.clone() },
+        service: Invoices {
+            store: store.clone(),
+            documents: store.clone(),
+            billing: billing.clone(),
+            clock: clock.clone(),
+        },
         links: Links::new(SECRET.to_vec(), Some("https://billing.example".into())),
         pdf_link_ttl: Duration::from_secs(600),
     });
@@ -41,15 +46,18 @@ fn order() -> Value {
     })
 }
 
-fn post_json(body: &str) -> http::request::Builder {
-    let _ = body;
+fn post_json() -> http::request::Builder {
     Request::post("/invoices").header("content-type", "application/json")
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
     let res = app.clone().oneshot(req).await.unwrap();
     let (parts, body) = res.into_parts();
-    (parts.status, parts.headers, axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec())
+    (
+        parts.status,
+        parts.headers,
+        axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec(),
+    )
 }
 
 async fn send_json(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
@@ -59,16 +67,23 @@ async fn send_json(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn plans_list_the_catalogue_in_kopecks() {
-    let (status, body) = send_json(&app(&MemoryStore::default()), Request::get("/plans").body(Body::empty()).unwrap()).await;
+    let (status, body) = send_json(
+        &app(&MemoryStore::default()),
+        Request::get("/plans").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body[0], json!({"id": "start", "title": "Старт", "price": 1200000, "period_months": 1, "vat": "22%", "currency": "RUB"}));
+    assert_eq!(
+        body[0],
+        json!({"id": "start", "title": "Старт", "price": 1200000, "period_months": 1, "vat": "22%", "currency": "RUB"})
+    );
 }
 
 #[tokio::test]
 async fn a_json_order_becomes_an_issued_invoice_with_links() {
     let store = MemoryStore::default();
     let app = app(&store);
-    let req = post_json("").body(Body::from(order().to_string())).unwrap();
+    let req = post_json().body(Body::from(order().to_string())).unwrap();
     let (status, headers, body) = send(&app, req).await;
     assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     let v: Value = serde_json::from_slice(&body).unwrap();
@@ -84,29 +99,76 @@ async fn a_json_order_becomes_an_issued_invoice_with_links() {
     let invoice_url = v["invoice_url"].as_str().unwrap();
     assert!(invoice_url.starts_with(&format!("https://billing.example/invoices/{id}?token=")));
     assert_eq!(headers["location"], invoice_url);
-    assert!(v["pdf_url"].as_str().unwrap().contains("invoices/2026/11/2026-000001.pdf"));
+    assert!(
+        v["pdf_url"]
+            .as_str()
+            .unwrap()
+            .contains("invoices/2026/11/2026-000001.pdf")
+    );
     // The PDF exists before the answer.
-    assert!(store.document("invoices/2026/11/2026-000001.pdf").unwrap().starts_with(b"%PDF-"));
+    assert!(
+        store
+            .document("invoices/2026/11/2026-000001.pdf")
+            .unwrap()
+            .starts_with(b"%PDF-")
+    );
 
     // The invoice link answers JSON with the same keys, or a page.
     let path = invoice_url.trim_start_matches("https://billing.example");
-    let req = Request::get(path).header("accept", "application/json").body(Body::empty()).unwrap();
+    let req = Request::get(path)
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .unwrap();
     let (status, got) = send_json(&app, req).await;
     assert_eq!(status, StatusCode::OK);
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&got), keys(&v));
     assert_eq!(got["number"], v["number"]);
-    let (status, _, page) = send(&app, Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap()).await;
+    let (status, _, page) = send(
+        &app,
+        Request::get(path)
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains("Не оплачен") && page.contains("2026-000001") && page.contains("12 000,00"), "{page}");
+    assert!(
+        page.contains("Не оплачен") && page.contains("2026-000001") && page.contains("12 000,00"),
+        "{page}"
+    );
 
     // A wrong token looks like a missing invoice; so does a missing one.
     let wrong = format!("/invoices/{id}?token=00000000000000000000000000000000");
-    let (status, body) = send_json(&app, Request::get(&wrong).header("accept", "application/json").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (status, _) = send_json(&app, Request::get(format!("{id}x").as_str()).body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = send_json(
+        &app,
+        Request::get(&wrong)
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let missing = format!(
+        "/invoices/nope?token={}",
+        Links::new(SECRET.to_vec(), None).token("nope")
+    );
+    let (status, body) = send_json(
+        &app,
+        Request::get(&missing)
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
 
     // The permanent PDF link redirects to a fresh presigned one.
     let pdf = path.replacen('?', "/pdf?", 1);
@@ -127,7 +189,12 @@ async fn a_browser_form_post_is_redirected_to_the_invoice_page() {
         .unwrap();
     let (status, headers, _) = send(&app(&store), req).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers["location"].to_str().unwrap().starts_with("https://billing.example/invoices/"));
+    assert!(
+        headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://billing.example/invoices/")
+    );
     assert_eq!(store.invoice_count(), 1);
 }
 
@@ -140,23 +207,106 @@ async fn bad_input_is_refused_with_codes_and_writes_nothing() {
         o[k] = v;
         o.to_string()
     };
-    let cases: Vec<(&str, String, StatusCode, &str, Option<(&str, &str)>)> = vec![
-        ("application/json", "{\"plan\":".into(), StatusCode::BAD_REQUEST, "malformed_json", None),
-        ("text/plain", order().to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
-        ("application/json; charset=latin1", order().to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
-        ("application/json", with("inn", json!("7736207544")), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("inn", "invalid_checksum"))),
-        ("application/json", with("inn", json!("12345")), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("inn", "invalid_format"))),
-        ("application/json", with("kpp", json!("7704010")), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("kpp", "invalid_format"))),
-        ("application/json", with("plan", json!("gold")), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("plan", "unknown_plan"))),
-        ("application/json", with("quantity", json!(0)), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("quantity", "out_of_range"))),
-        ("application/json", with("quantity", json!(-3)), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("quantity", "out_of_range"))),
-        ("application/json", with("quantity", json!(1_000_000_000)), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("quantity", "out_of_range"))),
-        ("application/json", with("colour", json!("red")), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("colour", "unknown_field"))),
-        ("application/json", with("email", json!({"a": 1})), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(("email", "invalid_type"))),
-        ("application/json", "x".repeat(20_000), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+    // (content type, body, status, error code, (field, field code))
+    type Case<'a> = (&'a str, String, StatusCode, &'a str, Option<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            "application/json",
+            "{\"plan\":".into(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+        ),
+        (
+            "text/plain",
+            order().to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "application/json; charset=latin1",
+            order().to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "application/json",
+            with("inn", json!("7736207544")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("inn", "invalid_checksum")),
+        ),
+        (
+            "application/json",
+            with("inn", json!("12345")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("inn", "invalid_format")),
+        ),
+        (
+            "application/json",
+            with("kpp", json!("7704010")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("kpp", "invalid_format")),
+        ),
+        (
+            "application/json",
+            with("plan", json!("gold")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("plan", "unknown_plan")),
+        ),
+        (
+            "application/json",
+            with("quantity", json!(0)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("quantity", "out_of_range")),
+        ),
+        (
+            "application/json",
+            with("quantity", json!(-3)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("quantity", "out_of_range")),
+        ),
+        (
+            "application/json",
+            with("quantity", json!(1_000_000_000)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("quantity", "out_of_range")),
+        ),
+        (
+            "application/json",
+            with("colour", json!("red")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("colour", "unknown_field")),
+        ),
+        (
+            "application/json",
+            with("email", json!({"a": 1})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some(("email", "invalid_type")),
+        ),
+        (
+            "application/json",
+            "x".repeat(20_000),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            None,
+        ),
     ];
     for (ct, body, want_status, want_code, want_field) in cases {
-        let req = Request::post("/invoices").header("content-type", ct).body(Body::from(body)).unwrap();
+        let req = Request::post("/invoices")
+            .header("content-type", ct)
+            .body(Body::from(body))
+            .unwrap();
         let (status, v) = send_json(&app, req).await;
         assert_eq!(status, want_status, "{ct} {v}");
         assert_eq!(v["error"], want_code, "{v}");
@@ -167,9 +317,15 @@ async fn bad_input_is_refused_with_codes_and_writes_nothing() {
         }
     }
     // Invalid UTF-8.
-    let req = Request::post("/invoices").header("content-type", "application/json").body(Body::from(vec![b'{', 0xff, b'}'])).unwrap();
+    let req = Request::post("/invoices")
+        .header("content-type", "application/json")
+        .body(Body::from(vec![b'{', 0xff, b'}']))
+        .unwrap();
     let (status, v) = send_json(&app, req).await;
-    assert_eq!((status, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_utf8")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_utf8"))
+    );
     // A browser gets the errors as a page.
     let req = Request::post("/invoices")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -199,21 +355,32 @@ async fn idempotency_key_replays_or_conflicts() {
     let (s1, h1, b1) = send(&app, req(order().to_string())).await;
     let (s2, h2, b2) = send(&app, req(order().to_string())).await;
     assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
-    let (v1, v2): (Value, Value) = (serde_json::from_slice(&b1).unwrap(), serde_json::from_slice(&b2).unwrap());
+    let (v1, v2): (Value, Value) = (
+        serde_json::from_slice(&b1).unwrap(),
+        serde_json::from_slice(&b2).unwrap(),
+    );
     assert_eq!(v1["id"], v2["id"]);
     assert!(h1.get("idempotent-replayed").is_none());
     assert_eq!(h2["idempotent-replayed"], "true");
     let mut other = order();
     other["quantity"] = json!(2);
     let (s3, v3) = send_json(&app, req(other.to_string())).await;
-    assert_eq!((s3, v3["error"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key_reused")));
+    assert_eq!(
+        (s3, v3["error"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_key_reused"))
+    );
     assert_eq!(store.invoice_count(), 1);
 
     // The same key as a form field, for plain HTML forms.
     let mut with_field = order();
     with_field["idempotency_key"] = json!("form-token-1");
     let body = with_field.to_string();
-    let plain = |b: &str| Request::post("/invoices").header("content-type", "application/json").body(Body::from(b.to_owned())).unwrap();
+    let plain = |b: &str| {
+        Request::post("/invoices")
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_owned()))
+            .unwrap()
+    };
     let (_, a) = send_json(&app, plain(&body)).await;
     let (_, b) = send_json(&app, plain(&body)).await;
     assert_eq!(a["id"], b["id"]);
@@ -241,10 +408,21 @@ async fn cors_answers_configured_origins_only() {
 async fn a_missing_pdf_is_rendered_again_on_read() {
     let store = MemoryStore::default();
     let app = app(&store);
-    let (_, v) = send_json(&app, post_json("").body(Body::from(order().to_string())).unwrap()).await;
+    let (_, v) = send_json(&app, post_json().body(Body::from(order().to_string())).unwrap()).await;
     store.remove_document("invoices/2026/11/2026-000001.pdf");
-    let path = v["invoice_url"].as_str().unwrap().trim_start_matches("https://billing.example").to_owned();
-    let (status, _) = send_json(&app, Request::get(&path).header("accept", "application/json").body(Body::empty()).unwrap()).await;
+    let path = v["invoice_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://billing.example")
+        .to_owned();
+    let (status, _) = send_json(
+        &app,
+        Request::get(&path)
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(store.document("invoices/2026/11/2026-000001.pdf").is_some());
 }

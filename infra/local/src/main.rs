@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     autobill::telemetry::init();
     let port: u16 = match std::env::var("AUTOBILL_PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("AUTOBILL_PORT={p:?} is not a port number"))?,
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("AUTOBILL_PORT={p:?} is not a port number"))?,
         Err(_) => 3000,
     };
     let (catalogue, _) = autobill::app::catalogue_api()?;
@@ -21,7 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "autobill local stack is serving: open http://{addr}/");
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

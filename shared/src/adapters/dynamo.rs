@@ -80,7 +80,9 @@ fn store_err(e: impl std::error::Error) -> StoreError {
 
 fn number_attr(item: &Item, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError(format!("attribute {name}: not an integer: {v}"))),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError(format!("attribute {name}: not an integer: {v}"))),
         _ => Err(StoreError(format!("attribute {name}: missing or not a number"))),
     }
 }
@@ -94,7 +96,10 @@ fn string_attr(item: &Item, name: &str) -> Result<String, StoreError> {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -125,9 +130,13 @@ impl DynamoStore {
         update = if seq <= 1 {
             update.condition_expression("attribute_not_exists(pk)")
         } else {
-            update.condition_expression("#last = :prev").expression_attribute_values(":prev", n(seq - 1))
+            update
+                .condition_expression("#last = :prev")
+                .expression_attribute_values(":prev", n(seq - 1))
         };
-        Ok(TransactWriteItem::builder().update(update.build().map_err(store_err)?).build())
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(store_err)?)
+            .build())
     }
 
     fn put_new(&self, item: Item, extra_condition: Option<(&str, i64)>) -> Result<TransactWriteItem, StoreError> {
@@ -139,7 +148,9 @@ impl DynamoStore {
                 .expression_attribute_names("#exp", attr)
                 .expression_attribute_values(":now", n(now)),
         };
-        Ok(TransactWriteItem::builder().put(put.build().map_err(store_err)?).build())
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(store_err)?)
+            .build())
     }
 }
 
@@ -177,10 +188,19 @@ impl InvoiceIssuer for DynamoStore {
             ]);
             actions.push(self.put_new(item, Some(("expires_at", invoice.created_at.timestamp())))?);
         }
-        let result = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
         let Err(err) = result else { return Ok(()) };
         if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-            let codes: Vec<&str> = e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+            let codes: Vec<&str> = e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
             let failed = |i: usize| codes.get(i).is_some_and(|c| *c == "ConditionalCheckFailed");
             if failed(2) {
                 return Err(InsertError::KeyClaimed);
@@ -189,7 +209,10 @@ impl InvoiceIssuer for DynamoStore {
                 return Err(InsertError::NumberTaken);
             }
             if failed(1) {
-                return Err(InsertError::Store(StoreError(format!("invoice id {} already exists", invoice.id))));
+                return Err(InsertError::Store(StoreError(format!(
+                    "invoice id {} already exists",
+                    invoice.id
+                ))));
             }
         }
         if let Some(TransactWriteItemsError::TransactionInProgressException(_)) = err.as_service_error() {
@@ -199,7 +222,9 @@ impl InvoiceIssuer for DynamoStore {
     }
 
     async fn get_claim(&self, key: &str) -> Result<Option<IdempotencyClaim>, StoreError> {
-        let Some(item) = self.get_item(claim_pk(key), "IDEMPOTENCY").await? else { return Ok(None) };
+        let Some(item) = self.get_item(claim_pk(key), "IDEMPOTENCY").await? else {
+            return Ok(None);
+        };
         Ok(Some(IdempotencyClaim {
             key: key.to_owned(),
             fingerprint: string_attr(&item, "fingerprint")?,

@@ -63,10 +63,11 @@ impl InvoiceIssuer for MemoryStore {
             if s.counters.get(&key).copied().unwrap_or(0) + 1 != n.seq {
                 return Err(InsertError::NumberTaken);
             }
-            if let Some(c) = claim {
-                if s.claims.get(&c.key).is_some_and(|old| old.expires_at >= invoice.created_at.timestamp()) {
-                    return Err(InsertError::KeyClaimed);
-                }
+            let now = invoice.created_at.timestamp();
+            if let Some(c) = claim
+                && s.claims.get(&c.key).is_some_and(|old| old.expires_at >= now)
+            {
+                return Err(InsertError::KeyClaimed);
             }
             if s.invoices.contains_key(&invoice.id) {
                 return Err(InsertError::Store(StoreError("duplicate invoice id".into())));

@@ -18,7 +18,10 @@ fn store_err(e: impl std::error::Error) -> StoreError {
 
 impl S3Documents {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        S3Documents { client, bucket: bucket.into() }
+        S3Documents {
+            client,
+            bucket: bucket.into(),
+        }
     }
 }
 
@@ -48,7 +51,14 @@ impl DocumentStore for S3Documents {
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         let config = PresigningConfig::expires_in(ttl).map_err(store_err)?;
-        let req = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(store_err)?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(store_err)?;
         Ok(req.uri().to_owned())
     }
 }

@@ -59,7 +59,11 @@ impl Status {
     }
 
     pub fn transition(self, to: Status) -> Result<Status, TransitionError> {
-        if self.can_become(to) { Ok(to) } else { Err(TransitionError { from: self, to }) }
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
     }
 }
 
@@ -169,7 +173,11 @@ impl Invoice {
             [(rate, amount)] => format!("в т.ч. НДС {rate} {} руб.", amount.display_ru()),
             _ => format!("в т.ч. НДС {} руб.", self.vat_total().display_ru()),
         };
-        format!("Оплата по счёту № {} от {}. {vat}", self.number, self.issue_date.format("%d.%m.%Y"))
+        format!(
+            "Оплата по счёту № {} от {}. {vat}",
+            self.number,
+            self.issue_date.format("%d.%m.%Y")
+        )
     }
 
     /// `invoices/YYYY/MM/<number>.pdf`: browses naturally in the S3 console.
@@ -209,10 +217,18 @@ mod tests {
 
     #[test]
     fn numbers_format_and_parse() {
-        let n = InvoiceNumber { prefix: String::new(), year: 2026, seq: 123 };
+        let n = InvoiceNumber {
+            prefix: String::new(),
+            year: 2026,
+            seq: 123,
+        };
         assert_eq!(n.to_string(), "2026-000123");
         assert_eq!("2026-000123".parse::<InvoiceNumber>(), Ok(n));
-        let p = InvoiceNumber { prefix: "АБ-".into(), year: 2026, seq: 1_234_567 };
+        let p = InvoiceNumber {
+            prefix: "АБ-".into(),
+            year: 2026,
+            seq: 1_234_567,
+        };
         assert_eq!(p.to_string(), "АБ-2026-1234567");
         assert_eq!(p.to_string().parse::<InvoiceNumber>(), Ok(p));
         assert!("2026".parse::<InvoiceNumber>().is_err());

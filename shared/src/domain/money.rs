@@ -31,7 +31,7 @@ impl Kopecks {
         let roubles = (self.0 / 100).unsigned_abs().to_string();
         let mut grouped = String::with_capacity(roubles.len() + roubles.len() / 3);
         for (i, ch) in roubles.chars().enumerate() {
-            if i > 0 && (roubles.len() - i) % 3 == 0 {
+            if i > 0 && (roubles.len() - i).is_multiple_of(3) {
                 grouped.push(' ');
             }
             grouped.push(ch);

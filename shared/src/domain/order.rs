@@ -13,7 +13,17 @@ use std::collections::BTreeMap;
 pub const MAX_QUANTITY: u32 = 120;
 
 /// The public form fields, exactly as forms and scripts send them.
-pub const FIELDS: [&str; 9] = ["plan", "quantity", "company", "inn", "kpp", "address", "email", "account", "idempotency_key"];
+pub const FIELDS: [&str; 9] = [
+    "plan",
+    "quantity",
+    "company",
+    "inn",
+    "kpp",
+    "address",
+    "email",
+    "account",
+    "idempotency_key",
+];
 
 /// Raw form fields: name → text, as posted (JSON values already turned into text).
 pub type OrderInput = BTreeMap<String, String>;
@@ -45,13 +55,20 @@ fn clean_text(v: &str, max_chars: usize) -> Result<String, &'static str> {
     }
 }
 
+fn looks_whole(q: &str) -> bool {
+    let digits = q.strip_prefix('-').unwrap_or(q);
+    !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
 fn check_email(v: &str) -> Result<String, &'static str> {
     let v = v.trim();
     if v.is_empty() {
         return Err("required");
     }
     let valid = v.len() <= 254
-        && !v.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
         && match v.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -99,18 +116,13 @@ impl Order {
             Some(id) => field("plan", catalogue.get(id).map(|p| p.id.clone()).ok_or("unknown_plan")),
         }
         .and_then(|id| catalogue.get(&id).cloned());
+        // Anything that looks like a whole number but is not 1..=MAX is out of range.
         let quantity = match get("quantity") {
             None => Some(1),
             Some(q) => match q.parse::<u64>() {
                 Ok(n) if (1..=u64::from(MAX_QUANTITY)).contains(&n) => Some(n as u32),
-                Ok(_) => field("quantity", Err("out_of_range")).map(|_| 0),
-                Err(_) if q.starts_with('-') && q[1..].bytes().all(|c| c.is_ascii_digit()) => {
-                    field("quantity", Err("out_of_range")).map(|_| 0)
-                }
-                Err(_) if !q.is_empty() && q.bytes().all(|c| c.is_ascii_digit()) => {
-                    field("quantity", Err("out_of_range")).map(|_| 0)
-                }
-                Err(_) => field("quantity", Err("not_an_integer")).map(|_| 0),
+                _ if looks_whole(q) => field("quantity", Err("out_of_range")).map(|_| 0),
+                _ => field("quantity", Err("not_an_integer")).map(|_| 0),
             },
         };
         let company = field("company", clean_text(get("company").unwrap_or(""), 300));
@@ -136,17 +148,45 @@ impl Order {
             Some(v) => field("idempotency_key", check_token(v)).map(Some),
         };
 
-        if let (Some(p), Some(q)) = (&plan, quantity) {
-            if p.price.checked_mul(q).is_none() {
-                errors.insert("quantity".into(), "out_of_range");
-            }
+        if let (Some(p), Some(q)) = (&plan, quantity)
+            && p.price.checked_mul(q).is_none()
+        {
+            errors.insert("quantity".into(), "out_of_range");
         }
-        match (plan, quantity, company, inn, kpp, address, email, account, idempotency_key) {
-            (Some(plan), Some(quantity), Some(name), Some(inn), Some(kpp), Some(address), Some(email), Some(account), Some(idempotency_key))
-                if errors.is_empty() =>
-            {
-                Ok(Order { plan, quantity, buyer: Buyer { name, inn, kpp, address, email }, account, idempotency_key })
-            }
+        match (
+            plan,
+            quantity,
+            company,
+            inn,
+            kpp,
+            address,
+            email,
+            account,
+            idempotency_key,
+        ) {
+            (
+                Some(plan),
+                Some(quantity),
+                Some(name),
+                Some(inn),
+                Some(kpp),
+                Some(address),
+                Some(email),
+                Some(account),
+                Some(idempotency_key),
+            ) if errors.is_empty() => Ok(Order {
+                plan,
+                quantity,
+                buyer: Buyer {
+                    name,
+                    inn,
+                    kpp,
+                    address,
+                    email,
+                },
+                account,
+                idempotency_key,
+            }),
             _ => Err(errors),
         }
     }
@@ -207,7 +247,10 @@ impl SellerProfile {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IssueError {
     #[error("no VAT rate is configured for {category:?} on {date}")]
-    NoVatRate { category: super::vat::VatCategory, date: NaiveDate },
+    NoVatRate {
+        category: super::vat::VatCategory,
+        date: NaiveDate,
+    },
 }
 
 /// Turns a validated order into an `issued` invoice with the given id and number.
@@ -223,11 +266,20 @@ pub fn issue(
     let vat = profile
         .vat_rates
         .rate(plan.vat, issue_date)
-        .ok_or(IssueError::NoVatRate { category: plan.vat, date: issue_date })?;
-    let amount = plan.price.checked_mul(order.quantity).expect("validated: quantity × price fits");
+        .ok_or(IssueError::NoVatRate {
+            category: plan.vat,
+            date: issue_date,
+        })?;
+    let amount = plan
+        .price
+        .checked_mul(order.quantity)
+        .expect("validated: quantity × price fits");
     let period = match plan.period_months {
         1 => "1 месяц".to_owned(),
-        n => format!("{n} {}", super::words::plural(u64::from(n), "месяц", "месяца", "месяцев")),
+        n => format!(
+            "{n} {}",
+            super::words::plural(u64::from(n), "месяц", "месяца", "месяцев")
+        ),
     };
     let line = Line {
         title: format!("Подписка на сервис, тариф «{}», период {period}", plan.title),
@@ -239,7 +291,11 @@ pub fn issue(
     };
     Ok(Invoice {
         id,
-        number: InvoiceNumber { prefix: profile.number_prefix.clone(), year: issue_date.year(), seq },
+        number: InvoiceNumber {
+            prefix: profile.number_prefix.clone(),
+            year: issue_date.year(),
+            seq,
+        },
         status: Status::Issued,
         account: order.account.clone(),
         plan: plan.id.clone(),
@@ -336,10 +392,20 @@ pub(crate) mod tests {
 
     #[test]
     fn quantity_rules() {
-        for (q, want) in [("-1", "out_of_range"), ("121", "out_of_range"), ("99999999999999999999999", "out_of_range"), ("1.5", "not_an_integer"), ("x", "not_an_integer")] {
+        for (q, want) in [
+            ("-1", "out_of_range"),
+            ("121", "out_of_range"),
+            ("99999999999999999999999", "out_of_range"),
+            ("1.5", "not_an_integer"),
+            ("x", "not_an_integer"),
+        ] {
             let mut i = good();
             i.insert("quantity".into(), q.into());
-            assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("quantity"), Some(&want), "{q}");
+            assert_eq!(
+                Order::validate(&i, &catalogue()).unwrap_err().get("quantity"),
+                Some(&want),
+                "{q}"
+            );
         }
         let mut i = good();
         i.insert("quantity".into(), "3".into());
@@ -350,12 +416,21 @@ pub(crate) mod tests {
     fn kpp_follows_the_inn() {
         let mut i = good();
         i.remove("kpp");
-        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"required"));
+        assert_eq!(
+            Order::validate(&i, &catalogue()).unwrap_err().get("kpp"),
+            Some(&"required")
+        );
         i.insert("kpp".into(), "77040100".into());
-        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"invalid_format"));
+        assert_eq!(
+            Order::validate(&i, &catalogue()).unwrap_err().get("kpp"),
+            Some(&"invalid_format")
+        );
         // A sole trader (12 digits) has no КПП.
         i.insert("inn".into(), "500100732259".into());
-        assert_eq!(Order::validate(&i, &catalogue()).unwrap_err().get("kpp"), Some(&"not_allowed"));
+        assert_eq!(
+            Order::validate(&i, &catalogue()).unwrap_err().get("kpp"),
+            Some(&"not_allowed")
+        );
         i.remove("kpp");
         assert!(Order::validate(&i, &catalogue()).is_ok());
     }

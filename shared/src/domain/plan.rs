@@ -32,7 +32,9 @@ impl Catalogue {
         for (i, p) in self.0.iter().enumerate() {
             let ok_id = !p.id.is_empty()
                 && p.id.len() <= 64
-                && p.id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+                && p.id
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
             if !ok_id {
                 return Err(format!("plans[{i}].id {:?}: use 1-64 of [A-Za-z0-9_-]", p.id));
             }

@@ -83,7 +83,11 @@ pub fn check_account(account: &str, bic: &str) -> Result<(), RequisiteError> {
     if account.len() != 20 || !account.bytes().all(|c| c.is_ascii_digit()) {
         return Err(RequisiteError::Format);
     }
-    if account_key_ok(&bic[6..9], account) { Ok(()) } else { Err(RequisiteError::Checksum) }
+    if account_key_ok(&bic[6..9], account) {
+        Ok(())
+    } else {
+        Err(RequisiteError::Checksum)
+    }
 }
 
 /// Корр. счёт: 20 digits, starts with 30101, keyed with "0" + БИК digits 5–6.
@@ -92,7 +96,11 @@ pub fn check_corr_account(account: &str, bic: &str) -> Result<(), RequisiteError
     if account.len() != 20 || !account.starts_with("30101") || !account.bytes().all(|c| c.is_ascii_digit()) {
         return Err(RequisiteError::Format);
     }
-    if account_key_ok(&format!("0{}", &bic[4..6]), account) { Ok(()) } else { Err(RequisiteError::Checksum) }
+    if account_key_ok(&format!("0{}", &bic[4..6]), account) {
+        Ok(())
+    } else {
+        Err(RequisiteError::Checksum)
+    }
 }
 
 /// The seller (the vendor using autobill): printed in the bank block and as «Поставщик».
@@ -182,8 +190,17 @@ mod tests {
         // Сбербанк, Москва.
         assert_eq!(check_corr_account("30101810400000000225", "044525225"), Ok(()));
         assert_eq!(check_account("40702810238000001234", "044525225"), Ok(()));
-        assert_eq!(check_account("40702810338000001234", "044525225"), Err(RequisiteError::Checksum));
-        assert_eq!(check_corr_account("30101810400000000226", "044525225"), Err(RequisiteError::Checksum));
-        assert_eq!(check_account("4070281093800000000", "044525225"), Err(RequisiteError::Format));
+        assert_eq!(
+            check_account("40702810338000001234", "044525225"),
+            Err(RequisiteError::Checksum)
+        );
+        assert_eq!(
+            check_corr_account("30101810400000000226", "044525225"),
+            Err(RequisiteError::Checksum)
+        );
+        assert_eq!(
+            check_account("4070281093800000000", "044525225"),
+            Err(RequisiteError::Format)
+        );
     }
 }

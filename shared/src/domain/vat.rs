@@ -89,10 +89,26 @@ impl Default for VatTable {
     fn default() -> Self {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("valid date");
         VatTable(vec![
-            VatRule { category: VatCategory::Standard, rate: 20, from: d(2019, 1, 1) },
-            VatRule { category: VatCategory::Standard, rate: 22, from: d(2026, 1, 1) },
-            VatRule { category: VatCategory::Reduced, rate: 10, from: d(2004, 1, 1) },
-            VatRule { category: VatCategory::Zero, rate: 0, from: d(2004, 1, 1) },
+            VatRule {
+                category: VatCategory::Standard,
+                rate: 20,
+                from: d(2019, 1, 1),
+            },
+            VatRule {
+                category: VatCategory::Standard,
+                rate: 22,
+                from: d(2026, 1, 1),
+            },
+            VatRule {
+                category: VatCategory::Reduced,
+                rate: 10,
+                from: d(2004, 1, 1),
+            },
+            VatRule {
+                category: VatCategory::Zero,
+                rate: 0,
+                from: d(2004, 1, 1),
+            },
         ])
     }
 }
@@ -132,15 +148,24 @@ mod tests {
         assert_eq!(VatRate::Percent(10).included_in(Kopecks(1_100)), Kopecks(100));
         assert_eq!(VatRate::Percent(0).included_in(Kopecks(1_100)), Kopecks(0));
         assert_eq!(VatRate::Exempt.included_in(Kopecks(1_100)), Kopecks(0));
-        assert_eq!(VatRate::Percent(22).included_in(Kopecks(i64::MAX)).0 > 0, true);
+        assert!(VatRate::Percent(22).included_in(Kopecks(i64::MAX)).0 > 0);
     }
 
     #[test]
     fn rates_follow_their_effective_dates() {
         let t = VatTable::default();
-        assert_eq!(t.rate(VatCategory::Standard, date("2025-12-31")), Some(VatRate::Percent(20)));
-        assert_eq!(t.rate(VatCategory::Standard, date("2026-01-01")), Some(VatRate::Percent(22)));
-        assert_eq!(t.rate(VatCategory::Reduced, date("2026-11-27")), Some(VatRate::Percent(10)));
+        assert_eq!(
+            t.rate(VatCategory::Standard, date("2025-12-31")),
+            Some(VatRate::Percent(20))
+        );
+        assert_eq!(
+            t.rate(VatCategory::Standard, date("2026-01-01")),
+            Some(VatRate::Percent(22))
+        );
+        assert_eq!(
+            t.rate(VatCategory::Reduced, date("2026-11-27")),
+            Some(VatRate::Percent(10))
+        );
         assert_eq!(t.rate(VatCategory::Zero, date("2026-11-27")), Some(VatRate::Percent(0)));
         assert_eq!(t.rate(VatCategory::None, date("2026-11-27")), Some(VatRate::Exempt));
         assert_eq!(t.rate(VatCategory::Standard, date("2010-01-01")), None);

@@ -35,11 +35,16 @@ fn kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
 /// themselves are judged by `Order::validate`.
 pub async fn read_order(headers: &HeaderMap, body: Body) -> Result<OrderInput, ApiError> {
     let kind = kind(headers)?;
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large());
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::payload_too_large())?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::payload_too_large())?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::invalid_utf8())?;
     match kind {
         Kind::Json => parse_json(text),
@@ -50,7 +55,10 @@ pub async fn read_order(headers: &HeaderMap, body: Body) -> Result<OrderInput, A
 fn parse_json(text: &str) -> Result<OrderInput, ApiError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ApiError::malformed_json(&e))?;
     let serde_json::Value::Object(map) = value else {
-        return Err(ApiError::bad_request("invalid_body", "Тело запроса должно быть JSON-объектом."));
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "Тело запроса должно быть JSON-объектом.",
+        ));
     };
     let mut input = OrderInput::new();
     let mut type_errors = crate::domain::FieldErrors::new();
@@ -68,12 +76,19 @@ fn parse_json(text: &str) -> Result<OrderInput, ApiError> {
             }
         }
     }
-    if type_errors.is_empty() { Ok(input) } else { Err(ApiError::validation(type_errors)) }
+    if type_errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(ApiError::validation(type_errors))
+    }
 }
 
 fn decode(part: &str) -> Option<String> {
     let spaced = part.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 fn parse_form(text: &str) -> Result<OrderInput, ApiError> {
@@ -93,7 +108,11 @@ fn parse_form(text: &str) -> Result<OrderInput, ApiError> {
             }
         }
     }
-    if dup.is_empty() { Ok(input) } else { Err(ApiError::validation(dup)) }
+    if dup.is_empty() {
+        Ok(input)
+    } else {
+        Err(ApiError::validation(dup))
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +133,10 @@ mod tests {
         let j = parse_json(r#"{"quantity": 3, "plan": "pro", "kpp": null}"#).unwrap();
         assert_eq!(j["quantity"], "3");
         assert!(!j.contains_key("kpp"));
-        assert_eq!(parse_json(r#"{"plan": ["pro"]}"#).unwrap_err().fields["plan"], "invalid_type");
+        assert_eq!(
+            parse_json(r#"{"plan": ["pro"]}"#).unwrap_err().fields["plan"],
+            "invalid_type"
+        );
         assert_eq!(parse_json("[1]").unwrap_err().code, "invalid_body");
         assert_eq!(parse_json("{").unwrap_err().code, "malformed_json");
     }

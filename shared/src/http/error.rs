@@ -54,7 +54,12 @@ pub fn field_label(field: &str) -> &str {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), fields: FieldErrors::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: FieldErrors::new(),
+        }
     }
 
     pub fn bad_request(code: &'static str, message: &str) -> Self {
@@ -62,9 +67,18 @@ impl ApiError {
     }
 
     pub fn validation(fields: FieldErrors) -> Self {
-        let detail: Vec<String> =
-            fields.iter().map(|(f, c)| format!("{}: {}", field_label(f), field_message(c))).collect();
-        ApiError { fields, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("Проверьте данные: {}.", detail.join("; "))) }
+        let detail: Vec<String> = fields
+            .iter()
+            .map(|(f, c)| format!("{}: {}", field_label(f), field_message(c)))
+            .collect();
+        ApiError {
+            fields,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("Проверьте данные: {}.", detail.join("; ")),
+            )
+        }
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -76,7 +90,11 @@ impl ApiError {
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("Тело запроса больше {} байт.", super::body::MAX_BODY_BYTES))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Тело запроса больше {} байт.", super::body::MAX_BODY_BYTES),
+        )
     }
 
     pub fn invalid_utf8() -> Self {
@@ -84,7 +102,11 @@ impl ApiError {
     }
 
     pub fn malformed_json(e: &serde_json::Error) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_json", format!("Некорректный JSON (строка {}, позиция {}).", e.line(), e.column()))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("Некорректный JSON (строка {}, позиция {}).", e.line(), e.column()),
+        )
     }
 
     pub fn not_found() -> Self {
@@ -93,18 +115,31 @@ impl ApiError {
 
     pub fn internal(what: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{what}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Внутренняя ошибка. Повторите запрос позже.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Внутренняя ошибка. Повторите запрос позже.",
+        )
     }
 
     pub fn unavailable(what: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{what}");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Сервис временно недоступен. Повторите запрос позже.")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Сервис временно недоступен. Повторите запрос позже.",
+        )
     }
 
     pub fn json(self) -> Response {
-        let mut res = (self.status, Json(json!({"error": self.code, "message": self.message, "fields": self.fields}))).into_response();
+        let mut res = (
+            self.status,
+            Json(json!({"error": self.code, "message": self.message, "fields": self.fields})),
+        )
+            .into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         }
         res
     }

@@ -43,7 +43,10 @@ impl Links {
         if let Some(u) = &self.public_url {
             return u.clone();
         }
-        let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
         let local = host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
         let proto = headers
             .get("x-forwarded-proto")

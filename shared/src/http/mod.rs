@@ -41,19 +41,31 @@ pub struct CatalogueApi {
 }
 
 fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains(media))
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(media))
 }
 
 fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     match v.to_str() {
-        Ok(s) if !s.trim().is_empty() && s.len() <= 128 && s.bytes().all(|c| c.is_ascii_graphic()) => Ok(Some(s.to_owned())),
-        _ => Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key: от 1 до 128 печатных ASCII-символов.")),
+        Ok(s) if !s.trim().is_empty() && s.len() <= 128 && s.bytes().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(s.to_owned()))
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key: от 1 до 128 печатных ASCII-символов.",
+        )),
     }
 }
 
 fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -88,7 +100,10 @@ async fn create_invoice<S: InvoiceIssuer + 'static, D: DocumentStore + 'static>(
     let view = InvoiceView::new(&issued.invoice, pdf_url, invoice_url.clone());
     let mut res = (StatusCode::CREATED, axum::Json(view)).into_response();
     let h = res.headers_mut();
-    h.insert(LOCATION, HeaderValue::from_str(&invoice_url).unwrap_or(HeaderValue::from_static("/")));
+    h.insert(
+        LOCATION,
+        HeaderValue::from_str(&invoice_url).unwrap_or(HeaderValue::from_static("/")),
+    );
     if issued.replayed {
         h.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
@@ -148,7 +163,10 @@ async fn download_pdf<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
 ) -> Response {
     let result = async {
         let invoice = linked_invoice(&api, &id, &query).await?;
-        api.service.pdf_link(&invoice, api.pdf_link_ttl).await.map_err(|e| ApiError::unavailable("presigning failed", &e))
+        api.service
+            .pdf_link(&invoice, api.pdf_link_ttl)
+            .await
+            .map_err(|e| ApiError::unavailable("presigning failed", &e))
     }
     .await;
     match result {
@@ -179,11 +197,19 @@ async fn list_plans(State(api): State<Arc<CatalogueApi>>) -> Response {
         .iter()
         .filter_map(|p| {
             let vat = rates.rate(p.vat, today)?;
-            Some(PlanView { id: &p.id, title: &p.title, price: p.price.0, period_months: p.period_months, vat: vat.to_string(), currency: "RUB" })
+            Some(PlanView {
+                id: &p.id,
+                title: &p.title,
+                price: p.price.0,
+                period_months: p.period_months,
+                vat: vat.to_string(),
+                currency: "RUB",
+            })
         })
         .collect();
     let mut res = axum::Json(plans).into_response();
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     res
 }
 
@@ -198,7 +224,9 @@ where
     S: InvoiceIssuer + 'static,
     D: DocumentStore + 'static,
 {
-    Router::new().route("/invoices", post(create_invoice::<S, D>)).with_state(api)
+    Router::new()
+        .route("/invoices", post(create_invoice::<S, D>))
+        .with_state(api)
 }
 
 /// `GET /invoices/{id}` and `GET /invoices/{id}/pdf`.

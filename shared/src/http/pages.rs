@@ -76,7 +76,14 @@ pub fn error_page(err: &ApiError) -> String {
     let items: String = err
         .fields
         .iter()
-        .map(|(f, c)| format!("<li data-field=\"{}\" data-code=\"{c}\">{}: {}</li>", escape(f), escape(field_label(f)), field_message(c)))
+        .map(|(f, c)| {
+            format!(
+                "<li data-field=\"{}\" data-code=\"{c}\">{}: {}</li>",
+                escape(f),
+                escape(field_label(f)),
+                field_message(c)
+            )
+        })
         .collect();
     let body = format!(
         r#"<h1>Счёт не выставлен</h1><p class="errors" data-error="{code}">{message}</p><ul class="errors">{items}</ul>
@@ -91,6 +98,9 @@ pub fn error_page(err: &ApiError) -> String {
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -90,15 +90,7 @@ impl Canvas {
     }
 
     /// Draws one line of text aligned within `[left, right]`.
-    pub fn text_aligned(
-        &mut self,
-        left: f32,
-        right: f32,
-        baseline: f32,
-        font: Font,
-        text: &str,
-        align: Align,
-    ) {
+    pub fn text_aligned(&mut self, left: f32, right: f32, baseline: f32, font: Font, text: &str, align: Align) {
         let x = match align {
             Align::Left => left,
             Align::Center => (left + right - font.width(text)) / 2.0,
@@ -108,15 +100,7 @@ impl Canvas {
     }
 
     /// Draws wrapped lines starting at `top`; returns the height they took.
-    pub fn lines(
-        &mut self,
-        left: f32,
-        right: f32,
-        top: f32,
-        font: Font,
-        lines: &[String],
-        align: Align,
-    ) -> f32 {
+    pub fn lines(&mut self, left: f32, right: f32, top: f32, font: Font, lines: &[String], align: Align) -> f32 {
         for (i, line) in lines.iter().enumerate() {
             let baseline = top + font.ascent() + i as f32 * font.leading();
             self.text_aligned(left, right, baseline, font, line, align);
@@ -125,15 +109,7 @@ impl Canvas {
     }
 
     /// Wraps `text` to the width of `[left, right]` and draws it; returns the height it took.
-    pub fn paragraph(
-        &mut self,
-        left: f32,
-        right: f32,
-        top: f32,
-        font: Font,
-        text: &str,
-        max_lines: usize,
-    ) -> f32 {
+    pub fn paragraph(&mut self, left: f32, right: f32, top: f32, font: Font, text: &str, max_lines: usize) -> f32 {
         let lines = wrap(text, font, right - left, max_lines);
         self.lines(left, right, top, font, &lines, Align::Left)
     }
@@ -167,13 +143,7 @@ impl Canvas {
 
     /// Fills a grid of `cells` (x, y, width, height in `unit`-sized cells) as one path, with
     /// the grid's top-left corner at (`x`, `y`): small integers keep the content stream short.
-    pub fn fill_cells(
-        &mut self,
-        x: f32,
-        y: f32,
-        unit: f32,
-        cells: impl IntoIterator<Item = [u16; 4]>,
-    ) {
+    pub fn fill_cells(&mut self, x: f32, y: f32, unit: f32, cells: impl IntoIterator<Item = [u16; 4]>) {
         self.content
             .save_state()
             .transform([unit, 0.0, 0.0, -unit, x, PAGE_HEIGHT - y]);
@@ -232,11 +202,7 @@ struct Wrapper {
 impl Wrapper {
     fn push_word(&mut self, word: &str) {
         let word_width = self.font.width(word);
-        let gap = if self.line.is_empty() {
-            0.0
-        } else {
-            self.space
-        };
+        let gap = if self.line.is_empty() { 0.0 } else { self.space };
         if self.line_width + gap + word_width <= self.width {
             if !self.line.is_empty() {
                 self.line.push(' ');

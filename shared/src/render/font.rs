@@ -21,12 +21,8 @@ impl Style {
     pub(super) const ALL: [Style; 2] = [Style::Regular, Style::Bold];
 
     pub(super) fn face(self) -> &'static FontFace {
-        static REGULAR: LazyLock<FontFace> = LazyLock::new(|| {
-            FontFace::load(
-                include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
-                "DejaVuSans",
-            )
-        });
+        static REGULAR: LazyLock<FontFace> =
+            LazyLock::new(|| FontFace::load(include_bytes!("../../assets/fonts/DejaVuSans.ttf"), "DejaVuSans"));
         static BOLD: LazyLock<FontFace> = LazyLock::new(|| {
             FontFace::load(
                 include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf"),
@@ -168,10 +164,7 @@ impl Subset {
         let program = subsetter::subset(face.data, 0, &self.remapper)?;
         pdf.stream(file, &deflate(&program)?)
             .filter(Filter::FlateDecode)
-            .pair(
-                Name(b"Length1"),
-                i32::try_from(program.len()).unwrap_or(i32::MAX),
-            );
+            .pair(Name(b"Length1"), i32::try_from(program.len()).unwrap_or(i32::MAX));
         pdf.stream(cmap, &deflate(&self.to_unicode())?)
             .filter(Filter::FlateDecode);
         Ok(type0)
@@ -214,12 +207,9 @@ impl Subset {
     /// Six capital letters that name this subset (PDF 32000 §9.6.4), derived from its glyphs so
     /// that the same invoice always renders to the same bytes.
     fn tag(&self) -> String {
-        let mut hash = self
-            .remapper
-            .remapped_gids()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, gid| {
-                (h ^ u64::from(gid)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
+        let mut hash = self.remapper.remapped_gids().fold(0xcbf2_9ce4_8422_2325_u64, |h, gid| {
+            (h ^ u64::from(gid)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
         (0..6)
             .map(|_| {
                 let letter = char::from(b'A' + (hash % 26) as u8);

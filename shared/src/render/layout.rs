@@ -78,12 +78,7 @@ fn cell(
 
 /// A small caption at the bottom of a grid cell, like «Банк получателя».
 fn caption(c: &mut Canvas, left: f32, bottom: f32, text: &str) {
-    c.text(
-        left + PAD,
-        bottom - PAD - SMALL.leading() + SMALL.ascent(),
-        SMALL,
-        text,
-    );
+    c.text(left + PAD, bottom - PAD - SMALL.leading() + SMALL.ascent(), SMALL, text);
 }
 
 /// The payee's bank details in the 1C grid:
@@ -162,21 +157,10 @@ fn title(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
     let mut right = RIGHT;
     if let Some(stamp) = status_stamp(inv.status) {
         let stamp = stamp.to_uppercase();
-        c.text_aligned(
-            LEFT,
-            RIGHT,
-            top + TITLE.ascent(),
-            STAMP,
-            &stamp,
-            Align::Right,
-        );
+        c.text_aligned(LEFT, RIGHT, top + TITLE.ascent(), STAMP, &stamp, Align::Right);
         right -= STAMP.width(&stamp) + 12.0;
     }
-    let text = format!(
-        "Счёт на оплату № {} от {}",
-        inv.number,
-        date(inv.issue_date)
-    );
+    let text = format!("Счёт на оплату № {} от {}", inv.number, date(inv.issue_date));
     let bottom = top + c.paragraph(LEFT, right, top, TITLE, &text, 2) + 2.0;
     c.hline(LEFT, RIGHT, bottom, THICK);
     bottom
@@ -290,16 +274,7 @@ fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], font: Font, header: boo
     let mut height: f32 = 0.0;
     for (i, (col, text)) in COLUMNS.iter().zip(texts).enumerate() {
         let align = if header { Align::Center } else { col.align };
-        height = height.max(cell(
-            c,
-            edges[i],
-            edges[i + 1],
-            top,
-            font,
-            text,
-            col.max_lines,
-            align,
-        ));
+        height = height.max(cell(c, edges[i], edges[i + 1], top, font, text, col.max_lines, align));
     }
     let bottom = top + height;
     for &x in &edges[1..6] {
@@ -333,22 +308,12 @@ fn totals(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
     rows.extend(inv.vat_breakdown().into_iter().map(vat_row));
     rows.push(("Всего к оплате:".to_owned(), total));
 
-    let widest = rows
-        .iter()
-        .map(|(_, v)| BODY_BOLD.width(v))
-        .fold(0.0, f32::max);
+    let widest = rows.iter().map(|(_, v)| BODY_BOLD.width(v)).fold(0.0, f32::max);
     let values = RIGHT - (widest + 2.0 * PAD).max(COLUMNS[5].width);
     for (i, (label, value)) in rows.iter().enumerate() {
         let baseline = top + BODY_BOLD.ascent() + i as f32 * BODY_BOLD.leading();
         c.text_aligned(LEFT, values - PAD, baseline, BODY_BOLD, label, Align::Right);
-        c.text_aligned(
-            values,
-            RIGHT - PAD,
-            baseline,
-            BODY_BOLD,
-            value,
-            Align::Right,
-        );
+        c.text_aligned(values, RIGHT - PAD, baseline, BODY_BOLD, value, Align::Right);
     }
     top + rows.len() as f32 * BODY_BOLD.leading()
 }
@@ -368,14 +333,7 @@ fn amount_summary(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         inv.total.display_ru()
     );
     let mut y = top + c.paragraph(LEFT, RIGHT, top, BODY, &count, 2);
-    y += c.paragraph(
-        LEFT,
-        RIGHT,
-        y,
-        BODY_BOLD,
-        &words::amount_in_words(inv.total),
-        3,
-    );
+    y += c.paragraph(LEFT, RIGHT, y, BODY_BOLD, &words::amount_in_words(inv.total), 3);
     y
 }
 

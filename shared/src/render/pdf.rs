@@ -42,9 +42,7 @@ fn check_amounts(invoice: &Invoice) -> Result<(), RenderError> {
     invoice
         .lines
         .iter()
-        .try_fold(0i64, |sum, line| {
-            sum.checked_add(line.amount.0.checked_abs()?)
-        })
+        .try_fold(0i64, |sum, line| sum.checked_add(line.amount.0.checked_abs()?))
         .map(drop)
         .ok_or(RenderError::AmountOverflow)
 }
@@ -66,8 +64,7 @@ fn write_document(canvas: Canvas, invoice: &Invoice) -> Result<Vec<u8>, RenderEr
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(pages);
     pdf.pages(pages).kids([page]).count(1);
-    pdf.stream(contents, &deflate(&content)?)
-        .filter(Filter::FlateDecode);
+    pdf.stream(contents, &deflate(&content)?).filter(Filter::FlateDecode);
     let fonts = subsets
         .iter()
         .map(|s| s.write(&mut pdf, &mut refs))
@@ -109,10 +106,7 @@ fn write_info(pdf: &mut Pdf, id: Ref, invoice: &Invoice) {
 
 /// zlib-compresses a stream for `FlateDecode`.
 pub(super) fn deflate(data: &[u8]) -> Result<Vec<u8>, RenderError> {
-    let mut encoder = ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2),
-        Compression::new(COMPRESSION_LEVEL),
-    );
+    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 2), Compression::new(COMPRESSION_LEVEL));
     encoder.write_all(data)?;
     Ok(encoder.finish()?)
 }
@@ -150,14 +144,7 @@ pub(crate) mod tests {
         issue(&order(company()), &profile(), "inv-42".into(), 42, at).unwrap()
     }
 
-    fn push_line(
-        inv: &mut Invoice,
-        title: &str,
-        quantity: u32,
-        unit: &str,
-        price: i64,
-        vat: VatRate,
-    ) {
+    fn push_line(inv: &mut Invoice, title: &str, quantity: u32, unit: &str, price: i64, vat: VatRate) {
         let price = Kopecks(price);
         let amount = price * i64::from(quantity);
         inv.lines.push(Line {
@@ -173,7 +160,8 @@ pub(crate) mod tests {
 
     pub(crate) fn invoice_3_lines() -> Invoice {
         let mut inv = invoice();
-        let title = "Дополнительные рабочие места — тариф «Pro», ёмкость хранилища 100 ГБ на каждое место, период 1 месяц";
+        let title =
+            "Дополнительные рабочие места — тариф «Pro», ёмкость хранилища 100 ГБ на каждое место, период 1 месяц";
         push_line(&mut inv, title, 5, "шт.", 99_000, VatRate::Percent(22));
         push_line(
             &mut inv,
@@ -225,14 +213,7 @@ pub(crate) mod tests {
         };
         let at = "2026-11-27T09:00:00Z".parse().unwrap();
         let mut inv = issue(&order(buyer), &profile(), "inv-43".into(), 43, at).unwrap();
-        push_line(
-            &mut inv,
-            "Консультация (без НДС)",
-            2,
-            "ч",
-            300_000,
-            VatRate::Exempt,
-        );
+        push_line(&mut inv, "Консультация (без НДС)", 2, "ч", 300_000, VatRate::Exempt);
         inv.seller.kpp = None;
         assert_pdf(&render(&inv));
     }
@@ -274,10 +255,7 @@ pub(crate) mod tests {
         let mut inv = invoice();
         inv.lines[0].amount = Kopecks(i64::MAX);
         inv.lines.push(inv.lines[0].clone());
-        assert!(matches!(
-            render_invoice(&inv),
-            Err(RenderError::AmountOverflow)
-        ));
+        assert!(matches!(render_invoice(&inv), Err(RenderError::AmountOverflow)));
     }
 
     /// Writes samples for a look with qpdf, pdftotext and pdftoppm:
@@ -290,10 +268,6 @@ pub(crate) mod tests {
         inv.status = Status::Paid;
         inv.lines[2].vat = VatRate::Exempt;
         std::fs::write("/tmp/autobill-invoice-paid.pdf", render(&inv)).unwrap();
-        std::fs::write(
-            "/tmp/autobill-invoice-pathological.pdf",
-            render(&pathological()),
-        )
-        .unwrap();
+        std::fs::write("/tmp/autobill-invoice-pathological.pdf", render(&pathological())).unwrap();
     }
 }

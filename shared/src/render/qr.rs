@@ -44,13 +44,7 @@ pub fn gost_qr_payload(invoice: &Invoice) -> String {
 }
 
 /// Draws the invoice's payment QR code as a `size` × `size` square with its top-left at (x, y).
-pub(super) fn draw(
-    canvas: &mut Canvas,
-    invoice: &Invoice,
-    x: f32,
-    y: f32,
-    size: f32,
-) -> Result<(), RenderError> {
+pub(super) fn draw(canvas: &mut Canvas, invoice: &Invoice, x: f32, y: f32, size: f32) -> Result<(), RenderError> {
     let (width, dark) = modules(gost_qr_payload(invoice).as_bytes())?;
     // One rectangle per horizontal run of dark modules.
     let runs = dark
@@ -104,45 +98,40 @@ const MASKS: [MaskPattern; 8] = [
 /// ISO/IEC 18004 §7.8.3 mask penalty: runs (N1), 2×2 blocks (N2), finder look-alikes (N3) and the
 /// dark/light balance (N4). The lowest score gives the easiest symbol to read.
 fn penalty(dark: &[bool], width: usize) -> usize {
-    let rows = dark.chunks(width).map(line_penalty).sum::<usize>();
-    let columns = (0..width)
-        .map(|x| {
-            line_penalty(
-                &dark
-                    .iter()
-                    .skip(x)
-                    .step_by(width)
-                    .copied()
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .sum::<usize>();
-    let blocks = (1..width)
-        .flat_map(|y| (1..width).map(move |x| (x, y)))
-        .filter(|&(x, y)| {
-            let at = |x: usize, y: usize| dark[y * width + x];
-            let c = at(x, y);
-            at(x - 1, y) == c && at(x, y - 1) == c && at(x - 1, y - 1) == c
-        })
+    let transposed: Vec<bool> = (0..width)
+        .flat_map(|x| dark.iter().skip(x).step_by(width).copied())
+        .collect();
+    let lines: usize = dark
+        .chunks(width)
+        .chain(transposed.chunks(width))
+        .map(line_penalty)
+        .sum();
+    let rows: Vec<&[bool]> = dark.chunks(width).collect();
+    let blocks = rows
+        .windows(2)
+        .flat_map(|pair| pair[0].windows(2).zip(pair[1].windows(2)))
+        .filter(|(upper, lower)| upper[0] == upper[1] && upper == lower)
         .count();
     let dark_percent = dark.iter().filter(|d| **d).count() * 100 / dark.len().max(1);
-    rows + columns + 3 * blocks + 10 * (dark_percent.abs_diff(50) / 5)
+    lines + 3 * blocks + 10 * (dark_percent.abs_diff(50) / 5)
 }
 
 /// N1 and N3 for one row or column; outside the symbol is light (the quiet zone).
 fn line_penalty(line: &[bool]) -> usize {
-    const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
+    // The last 11 modules seen, newest in bit 0: 1011101 with four light modules before or after.
+    const LIGHT_THEN_FINDER: u16 = 0b000_0101_1101;
+    const FINDER_THEN_LIGHT: u16 = 0b101_1101_0000;
     let runs: usize = line
         .chunk_by(|a, b| a == b)
         .filter(|r| r.len() >= 5)
         .map(|r| r.len() - 2)
         .sum();
-    let light = [false; 4];
-    let padded = [&light[..], line, &light[..]].concat();
-    let finders = padded
-        .windows(11)
-        .filter(|w| (w[..4] == light && w[4..] == FINDER) || (w[..7] == FINDER && w[7..] == light))
-        .count();
+    let mut window = 0u16;
+    let mut finders = 0;
+    for dark in line.iter().copied().chain([false; 4]) {
+        window = ((window << 1) | u16::from(dark)) & 0x7ff;
+        finders += usize::from(window == LIGHT_THEN_FINDER || window == FINDER_THEN_LIGHT);
+    }
     runs + 40 * finders
 }
 
@@ -211,8 +200,7 @@ mod tests {
     fn same_symbol_size_as_the_crate_builds() {
         let payload = gost_qr_payload(&invoice());
         let (width, dark) = modules(payload.as_bytes()).unwrap();
-        let reference =
-            qrcode::QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).unwrap();
+        let reference = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).unwrap();
         assert_eq!(width, reference.width());
         assert_eq!(dark.len(), width * width);
     }
