@@ -10,5 +10,6 @@ pub mod domain;
 pub mod http;
 pub mod ports;
 pub mod render;
+pub mod samples;
 pub mod service;
 pub mod telemetry;

@@ -174,7 +174,7 @@ impl Invoice {
             _ => format!("в т.ч. НДС {} руб.", self.vat_total().display_ru()),
         };
         format!(
-            "Оплата по счёту № {} от {}. {vat}",
+            "Оплата по счёту № {} от {}, {vat}",
             self.number,
             self.issue_date.format("%d.%m.%Y")
         )

@@ -153,40 +153,23 @@ impl Order {
         {
             errors.insert("quantity".into(), "out_of_range");
         }
-        match (
-            plan,
-            quantity,
-            company,
-            inn,
-            kpp,
-            address,
-            email,
-            account,
-            idempotency_key,
-        ) {
-            (
-                Some(plan),
-                Some(quantity),
-                Some(name),
-                Some(inn),
-                Some(kpp),
-                Some(address),
-                Some(email),
-                Some(account),
-                Some(idempotency_key),
-            ) if errors.is_empty() => Ok(Order {
-                plan,
-                quantity,
+        let order = || {
+            Some(Order {
+                plan: plan?,
+                quantity: quantity?,
                 buyer: Buyer {
-                    name,
-                    inn,
-                    kpp,
-                    address,
-                    email,
+                    name: company?,
+                    inn: inn?,
+                    kpp: kpp?,
+                    address: address?,
+                    email: email?,
                 },
-                account,
-                idempotency_key,
-            }),
+                account: account?,
+                idempotency_key: idempotency_key?,
+            })
+        };
+        match order() {
+            Some(order) if errors.is_empty() => Ok(order),
             _ => Err(errors),
         }
     }
@@ -224,8 +207,13 @@ impl SellerProfile {
         if self.basis.trim().is_empty() {
             return Err("seller basis: required".into());
         }
-        if self.number_prefix.chars().count() > 16 || self.number_prefix.chars().any(|c| c.is_control() || c == '/') {
-            return Err("seller number_prefix: at most 16 printable characters, no '/'".into());
+        if self.number_prefix.chars().count() > 16
+            || self
+                .number_prefix
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '|')
+        {
+            return Err("seller number_prefix: at most 16 printable characters, no '/' or '|'".into());
         }
         if self.payment_terms_days > 365 {
             return Err("seller payment_terms_days: at most 365".into());
@@ -251,6 +239,8 @@ pub enum IssueError {
         category: super::vat::VatCategory,
         date: NaiveDate,
     },
+    #[error("price × quantity does not fit in an invoice")]
+    AmountOverflow,
 }
 
 /// Turns a validated order into an `issued` invoice with the given id and number.
@@ -273,7 +263,7 @@ pub fn issue(
     let amount = plan
         .price
         .checked_mul(order.quantity)
-        .expect("validated: quantity × price fits");
+        .ok_or(IssueError::AmountOverflow)?;
     let period = match plan.period_months {
         1 => "1 месяц".to_owned(),
         n => format!(
@@ -313,42 +303,10 @@ pub fn issue(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::domain::{Kopecks, VatCategory, VatRate};
-
-    pub fn catalogue() -> Catalogue {
-        Catalogue(vec![Plan {
-            id: "pro".into(),
-            title: "Pro".into(),
-            price: Kopecks(1_200_000),
-            period_months: 1,
-            vat: VatCategory::Standard,
-        }])
-    }
-
-    pub fn profile() -> SellerProfile {
-        SellerProfile {
-            requisites: Seller {
-                name: "ООО «Автобилл»".into(),
-                inn: "7707083893".into(),
-                kpp: Some("773601001".into()),
-                ogrn: Some("1027700132195".into()),
-                address: "117312, г. Москва, ул. Вавилова, д. 19".into(),
-                bank: "ПАО Сбербанк".into(),
-                bic: "044525225".into(),
-                corr_account: "30101810400000000225".into(),
-                account: "40702810238000001234".into(),
-                director: "Иванов И. И.".into(),
-                accountant: "Петрова А. А.".into(),
-            },
-            basis: "Договор-оферта".into(),
-            time_zone: chrono_tz::Europe::Moscow,
-            number_prefix: String::new(),
-            payment_terms_days: 5,
-            vat_rates: VatTable::default(),
-        }
-    }
+    use crate::domain::{Kopecks, VatRate};
+    use crate::samples::{catalogue, profile};
 
     fn input(pairs: &[(&str, &str)]) -> OrderInput {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -4,6 +4,10 @@ use super::money::Kopecks;
 use super::vat::VatCategory;
 use serde::{Deserialize, Serialize};
 
+/// The highest price of one period (10 billion roubles). With at most 120 periods, every sum an
+/// invoice computes stays far inside i64.
+pub const MAX_PRICE: Kopecks = Kopecks(1_000_000_000_000);
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Stable id used by forms: `plan=pro`.
@@ -41,8 +45,8 @@ impl Catalogue {
             if self.0[..i].iter().any(|q| q.id == p.id) {
                 return Err(format!("plans[{i}].id {:?}: duplicate", p.id));
             }
-            if p.price.0 <= 0 {
-                return Err(format!("plans[{i}].price: must be positive kopecks"));
+            if p.price.0 <= 0 || p.price > MAX_PRICE {
+                return Err(format!("plans[{i}].price: 1 to {} kopecks", MAX_PRICE.0));
             }
             if !(1..=36).contains(&p.period_months) {
                 return Err(format!("plans[{i}].period_months: 1 to 36"));

@@ -134,9 +134,17 @@ impl Seller {
         check("bic", check_bic(&self.bic))?;
         check("account", check_account(&self.account, &self.bic))?;
         check("corr_account", check_corr_account(&self.corr_account, &self.bic))?;
-        for (what, v) in [("name", &self.name), ("address", &self.address), ("bank", &self.bank)] {
+        // Limits of the ГОСТ Р 56042-2014 payment QR, which carries the name and the bank.
+        for (what, v, max) in [
+            ("name", &self.name, 160),
+            ("address", &self.address, 500),
+            ("bank", &self.bank, 45),
+        ] {
             if v.trim().is_empty() {
                 return Err(format!("seller {what}: required"));
+            }
+            if v.chars().count() > max || v.contains('|') {
+                return Err(format!("seller {what}: at most {max} characters, no '|'"));
             }
         }
         Ok(())

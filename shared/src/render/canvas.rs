@@ -35,13 +35,13 @@ impl Font {
     }
 
     /// Distance between baselines.
-    pub fn leading(self) -> f32 {
+    pub const fn leading(self) -> f32 {
         self.size * 1.25
     }
 
     /// From the top of a line box to its baseline: room for capitals and accents above,
     /// descenders below.
-    pub fn ascent(self) -> f32 {
+    pub const fn ascent(self) -> f32 {
         self.size * 0.95
     }
 }
@@ -84,7 +84,7 @@ impl Canvas {
         }
         self.content
             .begin_text()
-            .next_line(x, PAGE_HEIGHT - baseline)
+            .next_line(round(x), flip(baseline))
             .show(Str(&self.scratch))
             .end_text();
     }
@@ -115,13 +115,10 @@ impl Canvas {
     }
 
     pub fn line(&mut self, (x1, y1): (f32, f32), (x2, y2): (f32, f32), width: f32) {
-        if self.line_width != Some(width) {
-            self.content.set_line_width(width);
-            self.line_width = Some(width);
-        }
+        self.set_line_width(width);
         self.content
-            .move_to(x1, PAGE_HEIGHT - y1)
-            .line_to(x2, PAGE_HEIGHT - y2)
+            .move_to(round(x1), flip(y1))
+            .line_to(round(x2), flip(y2))
             .stroke();
     }
 
@@ -134,11 +131,15 @@ impl Canvas {
     }
 
     pub fn frame(&mut self, x: f32, y: f32, w: f32, h: f32, width: f32) {
+        self.set_line_width(width);
+        self.content.rect(round(x), flip(y + h), round(w), round(h)).stroke();
+    }
+
+    fn set_line_width(&mut self, width: f32) {
         if self.line_width != Some(width) {
             self.content.set_line_width(width);
             self.line_width = Some(width);
         }
-        self.content.rect(x, PAGE_HEIGHT - y - h, w, h).stroke();
     }
 
     /// Fills a grid of `cells` (x, y, width, height in `unit`-sized cells) as one path, with
@@ -146,7 +147,7 @@ impl Canvas {
     pub fn fill_cells(&mut self, x: f32, y: f32, unit: f32, cells: impl IntoIterator<Item = [u16; 4]>) {
         self.content
             .save_state()
-            .transform([unit, 0.0, 0.0, -unit, x, PAGE_HEIGHT - y]);
+            .transform([unit, 0.0, 0.0, -unit, round(x), flip(y)]);
         for [cx, cy, w, h] in cells {
             self.content
                 .rect(f32::from(cx), f32::from(cy), f32::from(w), f32::from(h));
@@ -160,13 +161,25 @@ impl Canvas {
     }
 }
 
+/// To 1/100 pt: finer than any printer, and short numbers in the content stream.
+fn round(v: f32) -> f32 {
+    (v * 100.0).round() / 100.0
+}
+
+/// From our top-down y to PDF's bottom-up y.
+fn flip(y: f32) -> f32 {
+    round(PAGE_HEIGHT - y)
+}
+
 /// Breaks `text` into lines no wider than `width`. Whitespace other than the no-break space, and
 /// control characters, separate words; a word longer than a line is split between characters.
 /// Past `max_lines` the text is cut and the last line ends with «…».
 pub(super) fn wrap(text: &str, font: Font, width: f32, max_lines: usize) -> Vec<String> {
+    let max_lines = max_lines.max(1);
     let mut w = Wrapper {
         font,
         width,
+        max_lines,
         space: font.width(" "),
         lines: Vec::new(),
         line: String::new(),
@@ -174,15 +187,15 @@ pub(super) fn wrap(text: &str, font: Font, width: f32, max_lines: usize) -> Vec<
     };
     let breaks = |c: char| (c.is_whitespace() && c != '\u{a0}') || c.is_control();
     for word in text.split(breaks).filter(|w| !w.is_empty()) {
-        if w.lines.len() > max_lines {
-            break; // Enough to know the text is cut; don't measure the rest.
+        if w.is_full() {
+            break;
         }
         w.push_word(word);
     }
     w.break_line();
     let mut lines = w.lines;
-    if lines.len() > max_lines.max(1) {
-        lines.truncate(max_lines.max(1));
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
         if let Some(last) = lines.last_mut() {
             ellipsize(last, font, width);
         }
@@ -193,6 +206,7 @@ pub(super) fn wrap(text: &str, font: Font, width: f32, max_lines: usize) -> Vec<
 struct Wrapper {
     font: Font,
     width: f32,
+    max_lines: usize,
     space: f32,
     lines: Vec<String>,
     line: String,
@@ -226,10 +240,18 @@ impl Wrapper {
             let w = face.char_width(c) * self.font.size / 1000.0;
             if self.line_width + w > self.width && !self.line.is_empty() {
                 self.break_line();
+                if self.is_full() {
+                    return;
+                }
             }
             self.line.push(c);
             self.line_width += w;
         }
+    }
+
+    /// Past the last line allowed: the text will be cut, so the rest need not be measured.
+    fn is_full(&self) -> bool {
+        self.lines.len() > self.max_lines
     }
 
     fn break_line(&mut self) {

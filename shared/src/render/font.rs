@@ -77,9 +77,10 @@ impl FontFace {
         }
     }
 
-    /// Advance width in thousandths of an em.
+    /// Advance width in whole thousandths of an em: exactly what the PDF's widths array says, so
+    /// that measured (right-aligned) text ends where a viewer draws it.
     fn advance(&self, gid: GlyphId) -> f32 {
-        f32::from(self.face.glyph_hor_advance(gid).unwrap_or(0)) * self.scale
+        (f32::from(self.face.glyph_hor_advance(gid).unwrap_or(0)) * self.scale).round()
     }
 
     /// Advance width of `c` as drawn, in thousandths of an em.
@@ -181,8 +182,7 @@ impl Subset {
             })
             .font_descriptor(descriptor)
             .cid_to_gid_map_predefined(Name(b"Identity"));
-        font.widths()
-            .consecutive(0, self.glyphs.iter().map(|&(_, w)| w.round()));
+        font.widths().consecutive(0, self.glyphs.iter().map(|&(_, w)| w));
         font.finish();
     }
 

@@ -25,10 +25,31 @@ const THICK: f32 = 1.5;
 /// Inner padding of a table cell.
 const PAD: f32 = 3.0;
 /// Height of a one-line cell.
-const ROW: f32 = 2.0 * PAD + 9.0 * 1.25;
+const ROW: f32 = 2.0 * PAD + BODY.leading();
 
 const QR_SIZE: f32 = 86.0;
 const QR_GAP: f32 = 14.0;
+/// Bank grid columns right of the names: «БИК» / «Сч. №», then the 20-digit accounts.
+const GRID_LABEL_WIDTH: f32 = 42.0;
+const GRID_VALUE_WIDTH: f32 = 130.0;
+
+/// How a cell sets its text.
+#[derive(Clone, Copy)]
+struct CellText {
+    font: Font,
+    align: Align,
+    max_lines: usize,
+}
+
+const GRID_LINE: CellText = CellText {
+    font: BODY,
+    align: Align::Left,
+    max_lines: 1,
+};
+const GRID_NAME: CellText = CellText {
+    max_lines: 3,
+    ..GRID_LINE
+};
 
 type Section = fn(&mut Canvas, &Invoice, f32) -> f32;
 
@@ -61,19 +82,9 @@ fn date(d: NaiveDate) -> String {
 }
 
 /// Draws text inside a table cell, padded and wrapped; returns the cell height it needs.
-#[allow(clippy::too_many_arguments)]
-fn cell(
-    c: &mut Canvas,
-    left: f32,
-    right: f32,
-    top: f32,
-    font: Font,
-    text: &str,
-    max_lines: usize,
-    align: Align,
-) -> f32 {
-    let lines = wrap(text, font, right - left - 2.0 * PAD, max_lines);
-    2.0 * PAD + c.lines(left + PAD, right - PAD, top + PAD, font, &lines, align)
+fn cell(c: &mut Canvas, left: f32, right: f32, top: f32, text: &str, style: CellText) -> f32 {
+    let lines = wrap(text, style.font, right - left - 2.0 * PAD, style.max_lines);
+    2.0 * PAD + c.lines(left + PAD, right - PAD, top + PAD, style.font, &lines, style.align)
 }
 
 /// A small caption at the bottom of a grid cell, like «Банк получателя».
@@ -93,15 +104,15 @@ fn caption(c: &mut Canvas, left: f32, bottom: f32, text: &str) {
 fn bank_block(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
     let s = &inv.seller;
     let right = RIGHT - QR_SIZE - QR_GAP;
-    let values = right - 130.0;
-    let labels = values - 42.0;
+    let values = right - GRID_VALUE_WIDTH;
+    let labels = values - GRID_LABEL_WIDTH;
     let middle = (LEFT + labels) / 2.0;
     let captioned = |h: f32| (h + SMALL.leading()).max(2.0 * ROW);
 
-    let bank_h = captioned(cell(c, LEFT, labels, top, BODY, &s.bank, 3, Align::Left));
+    let bank_h = captioned(cell(c, LEFT, labels, top, &s.bank, GRID_NAME));
     let row2 = top + bank_h;
     let row3 = row2 + ROW;
-    let payee_h = captioned(cell(c, LEFT, labels, row3, BODY, &s.name, 3, Align::Left));
+    let payee_h = captioned(cell(c, LEFT, labels, row3, &s.name, GRID_NAME));
     let bottom = row3 + payee_h;
     caption(c, LEFT, row2, "Банк получателя");
     caption(c, LEFT, bottom, "Получатель");
@@ -111,15 +122,15 @@ fn bank_block(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         (LEFT, middle, format!("ИНН {}", s.inn)),
         (middle, labels, format!("КПП {kpp}")),
     ] {
-        cell(c, left, right, row2, BODY, &text, 1, Align::Left);
+        cell(c, left, right, row2, &text, GRID_LINE);
     }
     for (y, label, value) in [
         (top, "БИК", &s.bic),
         (top + ROW, "Сч. №", &s.corr_account),
         (row2, "Сч. №", &s.account),
     ] {
-        cell(c, labels, values, y, BODY, label, 1, Align::Left);
-        cell(c, values, right, y, BODY, value, 1, Align::Left);
+        cell(c, labels, values, y, label, GRID_LINE);
+        cell(c, values, right, y, value, GRID_LINE);
     }
 
     c.frame(LEFT, top, right - LEFT, bottom - top, THIN);
@@ -137,15 +148,9 @@ fn payment_qr(c: &mut Canvas, inv: &Invoice, top: f32) -> Result<f32, RenderErro
     let left = RIGHT - QR_SIZE;
     qr::draw(c, inv, left, top, QR_SIZE)?;
     let caption_top = top + QR_SIZE + 3.0;
-    Ok(caption_top
-        + c.lines(
-            left,
-            RIGHT,
-            caption_top,
-            SMALL,
-            &["Оплата по QR-коду".into()],
-            Align::Center,
-        ))
+    let baseline = caption_top + SMALL.ascent();
+    c.text_aligned(left, RIGHT, baseline, SMALL, "Оплата по QR-коду", Align::Center);
+    Ok(caption_top + SMALL.leading())
 }
 
 /// What is printed over the title for invoices that must not be paid (again).
@@ -161,7 +166,7 @@ fn title(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         right -= STAMP.width(&stamp) + 12.0;
     }
     let text = format!("Счёт на оплату № {} от {}", inv.number, date(inv.issue_date));
-    let bottom = top + c.paragraph(LEFT, right, top, TITLE, &text, 2) + 2.0;
+    let bottom = top + c.paragraph(LEFT, right, top, TITLE, &text, 3) + 2.0;
     c.hline(LEFT, RIGHT, bottom, THICK);
     bottom
 }
@@ -196,62 +201,51 @@ fn parties(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         ("Покупатель:", buyer, 6),
         ("Основание:", inv.basis.clone(), 2),
     ];
-    let label_width = 72.0;
-    let mut y = top;
+    let (label_width, gap) = (72.0, 5.0);
+    let mut y = top - gap;
     for (label, text, max_lines) in rows {
+        y += gap;
         c.text(LEFT, y + BODY.ascent(), BODY, label);
-        let h = c.paragraph(LEFT + label_width, RIGHT, y, BODY_BOLD, &text, max_lines);
-        y += h.max(BODY.leading()) + 5.0;
+        y += c
+            .paragraph(LEFT + label_width, RIGHT, y, BODY_BOLD, &text, max_lines)
+            .max(BODY.leading());
     }
-    y - 5.0
+    y
 }
 
 struct Column {
     title: &'static str,
     /// Zero for the one column that takes the remaining width.
     width: f32,
-    align: Align,
-    max_lines: usize,
+    text: CellText,
+}
+
+const fn column(title: &'static str, width: f32, align: Align, max_lines: usize) -> Column {
+    Column {
+        title,
+        width,
+        text: CellText {
+            font: TABLE,
+            align,
+            max_lines,
+        },
+    }
 }
 
 const COLUMNS: [Column; 6] = [
-    Column {
-        title: "№",
-        width: 24.0,
-        align: Align::Center,
-        max_lines: 1,
-    },
-    Column {
-        title: "Наименование",
-        width: 0.0,
-        align: Align::Left,
-        max_lines: 4,
-    },
-    Column {
-        title: "Кол-во",
-        width: 44.0,
-        align: Align::Right,
-        max_lines: 2,
-    },
-    Column {
-        title: "Ед.",
-        width: 38.0,
-        align: Align::Center,
-        max_lines: 2,
-    },
-    Column {
-        title: "Цена",
-        width: 78.0,
-        align: Align::Right,
-        max_lines: 2,
-    },
-    Column {
-        title: "Сумма",
-        width: 84.0,
-        align: Align::Right,
-        max_lines: 2,
-    },
+    column("№", 24.0, Align::Center, 1),
+    column("Наименование", 0.0, Align::Left, 4),
+    column("Кол-во", 44.0, Align::Right, 2),
+    column("Ед.", 38.0, Align::Center, 2),
+    column("Цена", 78.0, Align::Right, 2),
+    column("Сумма", 84.0, Align::Right, 2),
 ];
+
+const HEADER: CellText = CellText {
+    font: TABLE_BOLD,
+    align: Align::Center,
+    max_lines: 2,
+};
 
 /// The x of every column edge, from the left edge of the table to its right edge.
 fn column_edges() -> [f32; 7] {
@@ -269,12 +263,12 @@ fn column_edges() -> [f32; 7] {
 }
 
 /// One table row with its bottom border and column separators; returns its bottom.
-fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], font: Font, header: bool) -> f32 {
+fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], header: bool) -> f32 {
     let edges = column_edges();
     let mut height: f32 = 0.0;
     for (i, (col, text)) in COLUMNS.iter().zip(texts).enumerate() {
-        let align = if header { Align::Center } else { col.align };
-        height = height.max(cell(c, edges[i], edges[i + 1], top, font, text, col.max_lines, align));
+        let style = if header { HEADER } else { col.text };
+        height = height.max(cell(c, edges[i], edges[i + 1], top, text, style));
     }
     let bottom = top + height;
     for &x in &edges[1..6] {
@@ -285,7 +279,7 @@ fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], font: Font, header: boo
 }
 
 fn lines_table(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let mut y = table_row(c, top, COLUMNS.map(|col| col.title), TABLE_BOLD, true);
+    let mut y = table_row(c, top, COLUMNS.map(|col| col.title), true);
     for (n, line) in (1..).zip(&inv.lines) {
         let texts = [
             n.to_string(),
@@ -295,7 +289,7 @@ fn lines_table(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
             line.price.display_ru(),
             line.amount.display_ru(),
         ];
-        y = table_row(c, y, texts.each_ref().map(String::as_str), TABLE, false);
+        y = table_row(c, y, texts.each_ref().map(String::as_str), false);
     }
     c.frame(LEFT, top, RIGHT - LEFT, y - top, 1.0);
     y
@@ -360,8 +354,7 @@ fn signatures(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         let line_start = left + BODY_BOLD.width(role) + 6.0;
         let line_end = line_start + 90.0;
         c.hline(line_start, line_end, baseline + 2.0, THIN);
-        let name = wrap(name, BODY, left + half - 12.0 - line_end, 1);
-        c.lines(line_end + 6.0, left + half, top, BODY, &name, Align::Left);
+        c.paragraph(line_end + 6.0, left + half - 6.0, top, BODY, name, 1);
     }
     top + BODY_BOLD.leading()
 }
