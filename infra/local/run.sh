@@ -19,13 +19,14 @@ cargo build --quiet -p autobill-local
 mkdir -p "$ROOT/.local"
 MOTO_PID=""
 APP_PID=""
+# Stops what this script started, however it ends (Ctrl-C, kill, a closed terminal, an error).
 cleanup() {
-  trap - EXIT INT TERM
-  [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID" 2>/dev/null
-  [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+  trap - EXIT INT TERM HUP
+  for pid in $APP_PID $MOTO_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $APP_PID $MOTO_PID; do wait "$pid" 2>/dev/null || true; done
   echo "==> stopped"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP
 
 echo "==> starting the local AWS on $AWS_ENDPOINT_URL (log: .local/moto.log)"
 start_moto "$AWS_PORT" "$ROOT/.local/moto.log"

@@ -14,8 +14,8 @@ cargo build --quiet --workspace --all-targets
 
 mkdir -p "$ROOT/.local"
 MOTO_PID=""
-cleanup() { [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+cleanup() { if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi; }
+trap cleanup EXIT INT TERM HUP
 start_moto "$AWS_PORT" "$ROOT/.local/moto-test.log"
 "$PY" "$ROOT/infra/local/stack.py" create --endpoint "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
   --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET"

@@ -38,6 +38,15 @@ impl BillingConfig {
         };
         cfg.seller.validate()?;
         cfg.plans.validate()?;
+        let today = cfg.seller.local_date(chrono::Utc::now());
+        for plan in &cfg.plans.0 {
+            if cfg.seller.vat_rates.rate(plan.vat, today).is_none() {
+                return Err(format!(
+                    "plan {:?}: no VAT rate for {:?} is in force on {today}",
+                    plan.id, plan.vat
+                ));
+            }
+        }
         Ok(cfg)
     }
 
@@ -147,6 +156,35 @@ mod tests {
         let text = include_str!("../../infra/local/config.toml");
         let cfg = BillingConfig::parse(text, ConfigFormat::Toml).unwrap();
         assert!(cfg.plans.get("start").is_some());
+    }
+
+    #[test]
+    fn typos_and_gaps_in_the_config_are_refused() {
+        let demo = include_str!("../../infra/local/config.toml");
+        let typo = demo.replace("kpp = \"773601001\"", "kp = \"773601001\"");
+        assert!(
+            BillingConfig::parse(&typo, ConfigFormat::Toml)
+                .unwrap_err()
+                .contains("unknown field")
+        );
+        let no_kpp = demo.replace("kpp = \"773601001\"\n", "");
+        assert!(
+            BillingConfig::parse(&no_kpp, ConfigFormat::Toml)
+                .unwrap_err()
+                .contains("kpp")
+        );
+        let only_reduced = demo.replace(
+            "[seller.requisites]",
+            "[[seller.vat_rates]]\ncategory = \"reduced\"\nrate = 10\nfrom = \"2004-01-01\"\n\n[seller.requisites]",
+        );
+        let err = BillingConfig::parse(&only_reduced, ConfigFormat::Toml).unwrap_err();
+        assert!(err.contains("no VAT rate"), "{err}");
+        let bad_prefix = demo.replace("number_prefix = \"\"", "number_prefix = \"А\\\"Б\"");
+        assert!(
+            BillingConfig::parse(&bad_prefix, ConfigFormat::Toml)
+                .unwrap_err()
+                .contains("number_prefix")
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
-from pathlib import Path
 
 import requests
 
@@ -14,29 +14,29 @@ from conftest import ROOT, free_port, wait_http
 
 
 def port_is_free(port: int) -> bool:
-    import socket
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start(app_port: int, aws_port: int) -> subprocess.Popen:
+def start(command: list[str], app_port: int, aws_port: int) -> subprocess.Popen:
     env = {**os.environ, "AUTOBILL_PORT": str(app_port), "AUTOBILL_AWS_PORT": str(aws_port)}
     for name in ("AUTOBILL_TABLE", "AUTOBILL_BUCKET", "AUTOBILL_PUBLIC_URL", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
-    return subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, start_new_session=True,
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def stop(proc: subprocess.Popen) -> str:
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, _ = proc.communicate(timeout=30)
-    return out
-
-
 def test_make_run_serves_and_stops_cleanly_twice():
+    """Round 1: `make run`, stopped by Ctrl-C (SIGINT to the whole foreground group).
+    Round 2: the script itself, stopped by a plain SIGTERM to it alone: it must still stop
+    everything it started."""
     app_port, aws_port = free_port(), free_port()
-    for round_ in range(2):
-        proc = start(app_port, aws_port)
+    rounds = [
+        (["make", "--no-print-directory", "run"], lambda p: os.killpg(p.pid, signal.SIGINT)),
+        (["bash", "infra/local/run.sh"], lambda p: p.send_signal(signal.SIGTERM)),
+    ]
+    for round_, (command, stop) in enumerate(rounds, 1):
+        proc = start(command, app_port, aws_port)
         try:
             wait_http(f"http://127.0.0.1:{app_port}/plans", timeout=120)
             r = requests.post(f"http://127.0.0.1:{app_port}/invoices", json={
@@ -47,6 +47,7 @@ def test_make_run_serves_and_stops_cleanly_twice():
             assert requests.get(r.json()["pdf_url"]).content.startswith(b"%PDF-")
             assert requests.get(f"http://127.0.0.1:{app_port}/").text.count('name="inn"') == 1
         finally:
-            out = stop(proc)
-        assert proc.returncode is not None, out
+            stop(proc)
+            out, _ = proc.communicate(timeout=30)
+        assert "==> stopped" in out, out
         assert port_is_free(app_port) and port_is_free(aws_port), f"round {round_}: something is still listening\n{out}"

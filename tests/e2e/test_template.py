@@ -106,6 +106,14 @@ def test_http_api_leaves_cors_to_the_functions(template):
     api = only(template, "AWS::Serverless::HttpApi")
     assert "CorsConfiguration" not in api
     assert "CorsConfiguration" not in (template.get("Globals", {}).get("HttpApi") or {})
+    # ...so the API must route browsers' preflights to the function that answers them.
+    routes = {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for props in stack.resources_of_type(template, "AWS::Serverless::Function").values()
+        for event in (props.get("Events") or {}).values()
+        if event.get("Type") == "HttpApi"
+    }
+    assert ("OPTIONS", "/invoices") in routes, routes
 
 
 def test_functions_reading_pdfs_can_tell_a_missing_one(template):

@@ -5,6 +5,12 @@ use axum::response::Html;
 use axum::routing::get;
 use std::net::SocketAddr;
 
+/// The sample order form, with a fresh idempotency token in each copy served.
+async fn order_form() -> Html<String> {
+    let token = format!("form-{}", uuid::Uuid::now_v7().simple());
+    Html(include_str!("../order-form.html").replace("{{idempotency_key}}", &token))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     autobill::telemetry::init();
@@ -19,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = autobill::http::plans_router(catalogue)
         .merge(autobill::http::create_invoice_router(invoices.clone()))
         .merge(autobill::http::get_invoice_router(invoices))
-        .route("/", get(|| async { Html(include_str!("../order-form.html")) }));
+        .route("/", get(order_form));
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

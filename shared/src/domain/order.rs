@@ -207,13 +207,16 @@ impl SellerProfile {
         if self.basis.trim().is_empty() {
             return Err("seller basis: required".into());
         }
-        if self.number_prefix.chars().count() > 16
-            || self
-                .number_prefix
-                .chars()
-                .any(|c| c.is_control() || c == '/' || c == '|')
-        {
-            return Err("seller number_prefix: at most 16 printable characters, no '/' or '|'".into());
+        // The number goes into S3 keys, file names and bank payment purposes: keep it plain.
+        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if self.number_prefix.len() > 16 || !self.number_prefix.chars().all(plain) {
+            return Err("seller number_prefix: at most 16 of A-Z a-z 0-9 - _".into());
+        }
+        if let Some(rule) = self.vat_rates.0.iter().find(|r| r.rate >= 100) {
+            return Err(format!(
+                "seller vat_rates: rate {} is not a percentage below 100",
+                rule.rate
+            ));
         }
         if self.payment_terms_days > 365 {
             return Err("seller payment_terms_days: at most 365".into());

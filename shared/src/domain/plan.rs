@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PRICE: Kopecks = Kopecks(1_000_000_000_000);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Stable id used by forms: `plan=pro`.
     pub id: String,

@@ -105,6 +105,7 @@ pub fn check_corr_account(account: &str, bic: &str) -> Result<(), RequisiteError
 
 /// The seller (the vendor using autobill): printed in the bank block and as «Поставщик».
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Seller {
     pub name: String,
     pub inn: String,
@@ -128,8 +129,10 @@ impl Seller {
     pub fn validate(&self) -> Result<(), String> {
         let check = |what: &str, r: Result<(), RequisiteError>| r.map_err(|e| format!("seller {what}: {}", e.code()));
         check("inn", check_inn(&self.inn))?;
-        if let Some(kpp) = &self.kpp {
-            check("kpp", check_kpp(kpp))?;
+        match (&self.kpp, self.inn.len()) {
+            (Some(kpp), _) => check("kpp", check_kpp(kpp))?,
+            (None, 10) => return Err("seller kpp: required with a 10-digit inn".into()),
+            (None, _) => {}
         }
         check("bic", check_bic(&self.bic))?;
         check("account", check_account(&self.account, &self.bic))?;

@@ -74,6 +74,7 @@ impl<'de> Deserialize<'de> for VatRate {
 
 /// One row of the rate table: from `from` on, `category` is taxed at `rate` percent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VatRule {
     pub category: VatCategory,
     pub rate: u8,

@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, field_label, field_message};
 use super::view::InvoiceView;
-use crate::domain::{Invoice, Kopecks};
+use crate::domain::{Invoice, Kopecks, VatRate};
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -38,10 +38,16 @@ fn money(k: Kopecks) -> String {
 }
 
 pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, pdf_link: &str) -> String {
-    let vat = match invoice.vat_total() {
-        Kopecks::ZERO => "Без налога (НДС)".to_owned(),
-        v => format!("в т.ч. НДС {}", money(v)),
-    };
+    // Per rate, as on the PDF: 0% is a rate, «Без налога» is an exemption.
+    let vat = invoice
+        .vat_breakdown()
+        .into_iter()
+        .map(|(rate, amount)| match rate {
+            VatRate::Exempt => "Без налога (НДС)".to_owned(),
+            VatRate::Percent(p) => format!("в т.ч. НДС {p}% {}", money(amount)),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
     let body = format!(
         r#"<h1>Счёт № {number} от {issued}</h1>
 <p><span class="status {status}" data-status="{status}">{label}</span></p>
