@@ -13,6 +13,9 @@ export AWS_REGION="${AWS_REGION:-eu-central-1}"
 export AUTOBILL_CONFIG_FILE="${AUTOBILL_CONFIG_FILE:-$ROOT/infra/local/config.toml}"
 # A documented local default; production passes the LinkSecret template parameter.
 export AUTOBILL_LINK_SECRET="${AUTOBILL_LINK_SECRET:-local-link-secret-not-for-production}"
+# The sandbox payment provider's secret (signs the local pay button's callbacks and the tests').
+export AUTOBILL_SANDBOX_SECRET="${AUTOBILL_SANDBOX_SECRET:-local-sandbox-secret-not-for-production}"
+export AUTOBILL_EVENT_BUS="${AUTOBILL_EVENT_BUS:-autobill-local-events}"
 export RUST_LOG="${RUST_LOG:-info}"
 
 # ensure_venv: the project-local venv with the pinned local AWS (moto) and test tools.

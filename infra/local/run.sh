@@ -31,7 +31,7 @@ trap cleanup EXIT INT TERM HUP
 echo "==> starting the local AWS on $AWS_ENDPOINT_URL (log: .local/moto.log)"
 start_moto "$AWS_PORT" "$ROOT/.local/moto.log"
 "$PY" "$ROOT/infra/local/stack.py" create --endpoint "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
-  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --sender "$SENDER"
+  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --sender "$SENDER" --event-bus "$AUTOBILL_EVENT_BUS"
 
 echo "==> autobill on $AUTOBILL_PUBLIC_URL  (order form: $AUTOBILL_PUBLIC_URL/ , Ctrl-C stops)"
 "$CARGO_TARGET_DIR/debug/autobill-local" &

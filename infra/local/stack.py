@@ -3,7 +3,8 @@
 
     stack.py wait   --endpoint http://127.0.0.1:4566 [--timeout 30]
     stack.py create --endpoint http://127.0.0.1:4566 --region eu-central-1 \
-                    --table NAME --bucket NAME [--sender EMAIL] [--template PATH]
+                    --table NAME --bucket NAME [--event-bus NAME] [--sender EMAIL] \
+                    [--template PATH]
 
 `create` reads the template, finds the data resources by type and creates them in the local AWS
 (moto's server) with the template's own properties:
@@ -12,10 +13,15 @@
 - AWS::S3::Bucket        -> create_bucket (+ public access block, encryption, versioning,
                             ownership controls)
 - AWS::SES::EmailIdentity -> sesv2 create_email_identity
+- AWS::Events::EventBus  -> events create_event_bus (named by --event-bus, default
+                            autobill-local-events; the template's name needs the stack name)
 
 Serverless resources (functions, the HTTP API) are not created: the local runner hosts the
-functions itself. Bucket policies are not applied either: moto does not enforce them, and the
-local endpoint is plain HTTP, which the template's deny-non-TLS policy would forbid on AWS.
+functions itself. Neither are the outbox's stream mapping and dead-letter queue (the local process
+drives the publisher itself), nor any rule or target on the event bus (moto answers PutEvents with
+HTTP 500 when a matching rule has a Lambda target). Bucket policies are not applied either: moto
+does not enforce them, and the local endpoint is plain HTTP, which the template's deny-non-TLS
+policy would forbid on AWS.
 
 Running `create` twice against the same local AWS is fine: existing resources are kept (a table
 whose keys or indexes differ from the template is an error: reset the local AWS). Needs boto3 and
@@ -39,6 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+DEFAULT_EVENT_BUS = "autobill-local-events"
 PSEUDO_PARAMETERS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
@@ -176,11 +183,12 @@ def named(kind: str, logical_ids: list[str], given: list[str]) -> dict[str, str]
     """Local names for the template's resources of one kind: `NAME` when the template has exactly
     one of them, else `LogicalId=NAME` for each."""
     names: dict[str, str] = {}
+    kinds = kind + ("es" if kind.endswith("s") else "s")
     for item in given:
         logical_id, sep, name = item.rpartition("=")
         if not sep:
             if len(logical_ids) != 1:
-                raise SystemExit(f"the template has {len(logical_ids)} {kind}s ({', '.join(logical_ids)}): use --{kind} LogicalId=NAME")
+                raise SystemExit(f"the template has {len(logical_ids)} {kinds} ({', '.join(logical_ids)}): use --{kind} LogicalId=NAME")
             logical_id = logical_ids[0]
         if logical_id not in logical_ids:
             raise SystemExit(f"no {kind} {logical_id!r} in the template ({', '.join(logical_ids) or 'none'})")
@@ -293,13 +301,29 @@ def create_email_identity(session, endpoint: str, identity: str) -> None:
     print(f"sender {identity}: {state}")
 
 
+def create_event_bus(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
+    events = session.client("events", endpoint_url=endpoint)
+    try:
+        events.describe_event_bus(Name=name)
+        state = "exists"
+    except events.exceptions.ResourceNotFoundException:
+        try:
+            events.create_event_bus(Name=name, **props)
+            state = "created"
+        except events.exceptions.ResourceAlreadyExistsException:
+            state = "exists"
+    print(f"events {name}: {state}")
+
+
 def create(args: argparse.Namespace) -> int:
     template = load_template(args.template)
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
     buckets = resources_of_type(template, "AWS::S3::Bucket")
     identities = resources_of_type(template, "AWS::SES::EmailIdentity")
+    buses = resources_of_type(template, "AWS::Events::EventBus")
     table_names = named("table", list(tables), args.table)
     bucket_names = named("bucket", list(buckets), args.bucket)
+    bus_names = named("event-bus", list(buses), args.event_bus or ([DEFAULT_EVENT_BUS] if buses else []))
 
     overrides = {"SenderEmail": args.sender} if args.sender else {}
     params = parameter_values(template, args.region, overrides)
@@ -312,6 +336,9 @@ def create(args: argparse.Namespace) -> int:
     for logical_id, props in identities.items():
         identity = args.sender if args.sender else resolve(props["EmailIdentity"], params)
         create_email_identity(session, args.endpoint, identity)
+    for logical_id, props in buses.items():
+        # Only the properties that mean something locally; Name comes from the command line.
+        create_event_bus(session, args.endpoint, bus_names[logical_id], resolve(pick(props, "Description", "Tags"), params))
     return 0
 
 
@@ -337,11 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     default_endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 
-    p = commands.add_parser("create", help="create the template's table, bucket and SES identity in the local AWS")
+    p = commands.add_parser("create", help="create the template's table, bucket, SES identity and event bus in the local AWS")
     p.add_argument("--endpoint", default=default_endpoint)
     p.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1")
     p.add_argument("--table", action="append", required=True, metavar="[LOGICAL_ID=]NAME")
     p.add_argument("--bucket", action="append", required=True, metavar="[LOGICAL_ID=]NAME")
+    p.add_argument(
+        "--event-bus",
+        action="append",
+        metavar="[LOGICAL_ID=]NAME",
+        help=f"local name of the template's event bus (default: {DEFAULT_EVENT_BUS})",
+    )
     p.add_argument("--sender", help="sender address (default: the template's SenderEmail default)")
     p.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     p.set_defaults(run=create)

@@ -1,12 +1,22 @@
 //! Wiring: builds configuration and AWS clients once per process and hands out the routers.
 //! Function binaries and the local runner call only this.
 
-use crate::adapters::{DynamoStore, S3Documents};
+use crate::adapters::{DynamoStore, EventBridgeBus, S3Documents, YooKassaApi};
+use crate::callbacks::Callbacks;
 use crate::config::{BillingConfig, ConfigError, Settings};
+use crate::http::callbacks::CallbackApi;
 use crate::http::links::Links;
 use crate::http::{CatalogueApi, InvoiceApi};
+use crate::payments::Provider;
+use crate::payments::cloudpayments::CloudPayments;
+use crate::payments::robokassa::{HashAlg, Robokassa};
+use crate::payments::sandbox::Sandbox;
+use crate::payments::stripe::Stripe;
+use crate::payments::tbank::TBank;
+use crate::payments::yookassa::{Cidr, YooKassa};
 use crate::ports::SystemClock;
 use crate::service::Invoices;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub type AwsInvoiceApi = InvoiceApi<DynamoStore, S3Documents>;
@@ -23,7 +33,8 @@ pub fn catalogue_api() -> Result<(Arc<CatalogueApi>, Settings), ConfigError> {
     ))
 }
 
-pub async fn invoice_api() -> Result<(Arc<AwsInvoiceApi>, Settings), ConfigError> {
+/// `sandbox_pay` shows the sandbox pay button: the local stack only.
+pub async fn invoice_api(sandbox_pay: bool) -> Result<(Arc<AwsInvoiceApi>, Settings), ConfigError> {
     let billing = Arc::new(BillingConfig::from_env()?);
     let settings = Settings::from_env()?;
     let sdk = crate::aws::sdk_config().await;
@@ -37,6 +48,106 @@ pub async fn invoice_api() -> Result<(Arc<AwsInvoiceApi>, Settings), ConfigError
         service,
         links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
         pdf_link_ttl: settings.pdf_link_ttl,
+        sandbox_pay,
     };
     Ok((Arc::new(api), settings))
+}
+
+pub type AwsCallbackApi = CallbackApi<DynamoStore, YooKassaApi>;
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn invalid(name: &'static str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.to_string(),
+    }
+}
+
+/// The payment systems this deployment accepts: each is on when its secrets are set.
+pub fn providers_from_env(number_prefix: &str) -> Result<HashMap<&'static str, Box<dyn Provider>>, ConfigError> {
+    let mut providers: HashMap<&'static str, Box<dyn Provider>> = HashMap::new();
+    let mut add = |p: Box<dyn Provider>| providers.insert(p.name(), p);
+    if let Some(secret) = var("AUTOBILL_SANDBOX_SECRET") {
+        add(Box::new(Sandbox::new(secret.into_bytes(), 300)));
+    }
+    if let Some(secret) = var("AUTOBILL_STRIPE_WEBHOOK_SECRET") {
+        add(Box::new(Stripe::new(secret, 300)));
+    }
+    if var("AUTOBILL_YOOKASSA_SHOP_ID").is_some() {
+        let yookassa = match var("AUTOBILL_YOOKASSA_IPS") {
+            None => YooKassa::published(),
+            Some(list) => YooKassa::new(
+                list.split(',')
+                    .map(|c| {
+                        c.trim()
+                            .parse::<Cidr>()
+                            .map_err(|e| invalid("AUTOBILL_YOOKASSA_IPS", format!("{c}: {e:?}")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        add(Box::new(yookassa));
+    }
+    if let Some(secret) = var("AUTOBILL_CLOUDPAYMENTS_API_SECRET") {
+        add(Box::new(CloudPayments::new(secret)));
+    }
+    if let (Some(terminal), Some(password)) = (var("AUTOBILL_TBANK_TERMINAL_KEY"), var("AUTOBILL_TBANK_PASSWORD")) {
+        add(Box::new(TBank::new(terminal, password)));
+    }
+    if let Some(password2) = var("AUTOBILL_ROBOKASSA_PASSWORD2") {
+        let algorithm = match var("AUTOBILL_ROBOKASSA_HASH").as_deref().unwrap_or("md5") {
+            "md5" => HashAlg::Md5,
+            "sha256" => HashAlg::Sha256,
+            other => {
+                return Err(invalid(
+                    "AUTOBILL_ROBOKASSA_HASH",
+                    format!("{other:?}: use md5 or sha256"),
+                ));
+            }
+        };
+        add(Box::new(Robokassa::new(password2, algorithm, number_prefix.to_owned())));
+    }
+    Ok(providers)
+}
+
+/// YooKassa's API client, when YooKassa is configured (`AUTOBILL_YOOKASSA_API_URL` points it
+/// elsewhere, e.g. at a test server).
+fn yookassa_api() -> Result<Option<YooKassaApi>, ConfigError> {
+    let (Some(shop), Some(key)) = (var("AUTOBILL_YOOKASSA_SHOP_ID"), var("AUTOBILL_YOOKASSA_SECRET_KEY")) else {
+        return Ok(None);
+    };
+    let base = var("AUTOBILL_YOOKASSA_API_URL").unwrap_or_else(|| "https://api.yookassa.ru".into());
+    YooKassaApi::new(&base, shop, key)
+        .map(Some)
+        .map_err(|e| invalid("AUTOBILL_YOOKASSA_API_URL", e))
+}
+
+pub async fn callback_api() -> Result<Arc<AwsCallbackApi>, ConfigError> {
+    let billing = BillingConfig::from_env()?;
+    let settings = Settings::from_env()?;
+    let sdk = crate::aws::sdk_config().await;
+    let prefix = billing.seller.number_prefix.clone();
+    Ok(Arc::new(CallbackApi {
+        callbacks: Callbacks {
+            store: DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table),
+            lookup: yookassa_api()?,
+            number_prefix: prefix.clone(),
+            clock: Arc::new(SystemClock),
+        },
+        providers: providers_from_env(&prefix)?,
+    }))
+}
+
+/// The outbox's two ends: the table and the event bus (`AUTOBILL_EVENT_BUS`).
+pub async fn outbox_parts() -> Result<(DynamoStore, EventBridgeBus), ConfigError> {
+    let table = var("AUTOBILL_TABLE").ok_or(ConfigError::Missing("AUTOBILL_TABLE"))?;
+    let bus = var("AUTOBILL_EVENT_BUS").ok_or(ConfigError::Missing("AUTOBILL_EVENT_BUS"))?;
+    let sdk = crate::aws::sdk_config().await;
+    Ok((
+        DynamoStore::new(crate::aws::dynamodb(&sdk), table),
+        EventBridgeBus::new(crate::aws::eventbridge(&sdk), bus),
+    ))
 }

@@ -32,3 +32,7 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+pub fn eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(config)
+}

@@ -5,9 +5,13 @@
 pub mod adapters;
 pub mod app;
 pub mod aws;
+pub mod callbacks;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod payments;
 pub mod ports;
 pub mod render;
 pub mod samples;

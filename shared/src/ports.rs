@@ -73,3 +73,79 @@ impl Clock for SystemClock {
         chrono::Utc::now()
     }
 }
+
+/// What recording a payment did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// Recorded now, and the invoice changed (paid, or sent to review).
+    Applied,
+    /// This (provider, payment id) was recorded before: nothing changed.
+    Duplicate,
+    /// Recorded now, but the invoice could not take it (already paid, void, under review):
+    /// the money is on file for an operator, the invoice is unchanged.
+    Unapplied,
+}
+
+/// A domain event waiting in the outbox, written in the same transaction as the state change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEvent {
+    /// Stable across retries: consumers dedupe on it.
+    pub id: String,
+    /// Dot-separated, e.g. `invoice.paid`.
+    pub kind: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The full event as consumers receive it (`{"id","type","timestamp","data"}`).
+    pub detail: serde_json::Value,
+}
+
+pub trait PaymentStore: InvoiceReader {
+    /// The invoice id behind a number like `2026-000123` (Robokassa names invoices by number).
+    fn invoice_id_by_number(&self, number: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// In one transaction: record the payment once, move the invoice `issued|overdue → paid` on
+    /// the condition that amount and currency match, and put the event in the outbox.
+    fn record_payment(
+        &self,
+        invoice: &Invoice,
+        payment: &crate::payments::PaymentNotice,
+        event: &OutboxEvent,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// A payment that must not pay the invoice (amount or currency differ): record it once and
+    /// send an `issued|overdue` invoice to `needs_review`.
+    fn record_mismatch(
+        &self,
+        invoice: &Invoice,
+        payment: &crate::payments::PaymentNotice,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Records a payment without touching its invoice (see [`Recorded::Unapplied`]).
+    fn record_unapplied(
+        &self,
+        payment: &crate::payments::PaymentNotice,
+        invoice_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+}
+
+/// Reads a payment back from the provider's API (YooKassa: the notification body is unsigned).
+pub trait PaymentLookup: Send + Sync {
+    /// The provider's JSON for this payment.
+    fn fetch(&self, payment_id: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+}
+
+pub trait OutboxStore: Send + Sync {
+    /// Unsent events, oldest first.
+    fn pending(&self, limit: usize) -> impl Future<Output = Result<Vec<OutboxEvent>, StoreError>> + Send;
+    fn mark_sent(
+        &self,
+        event_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait EventBus: Send + Sync {
+    /// Publishes up to 10 events; returns, per event, whether the bus accepted it.
+    fn publish(&self, events: &[OutboxEvent]) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
+}

@@ -175,3 +175,144 @@ async fn numbering_is_gapless_under_concurrency() {
     let last = last.unwrap();
     assert!(service.documents.exists(&last.pdf_key()).await.unwrap());
 }
+
+mod payments {
+    use super::*;
+    use autobill::adapters::EventBridgeBus;
+    use autobill::callbacks::invoice_paid_event;
+    use autobill::domain::{Kopecks, Status};
+    use autobill::payments::{InvoiceRef, PaymentNotice};
+    use autobill::ports::{OutboxStore, PaymentStore, Recorded};
+
+    async fn issued() -> (DynamoStore, autobill::domain::Invoice) {
+        let (store, _) = adapters().await;
+        let billing = common::billing(&common::unique("PAY"));
+        let invoice = issue(
+            &order(),
+            &billing.seller,
+            common::unique("id-"),
+            1,
+            "2026-11-27T10:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        store.insert_issued(&invoice, None).await.unwrap();
+        (store, invoice)
+    }
+
+    fn notice(invoice: &autobill::domain::Invoice, amount: i64, currency: &str) -> PaymentNotice {
+        PaymentNotice {
+            provider: "sandbox",
+            payment_id: common::unique("pay-"),
+            invoice: InvoiceRef::Id(invoice.id.clone()),
+            amount: Kopecks(amount),
+            currency: currency.into(),
+            succeeded: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payment_pays_in_one_transaction_once() {
+        let (store, invoice) = issued().await;
+        assert_eq!(
+            store.invoice_id_by_number(&invoice.number.to_string()).await.unwrap(),
+            Some(invoice.id.clone())
+        );
+        let n = notice(&invoice, 1_200_000, "RUB");
+        let at = "2026-11-27T11:00:00Z".parse().unwrap();
+        let event = invoice_paid_event(&invoice, &n, at);
+        assert_eq!(
+            store.record_payment(&invoice, &n, &event).await.unwrap(),
+            Recorded::Applied
+        );
+        let again = invoice_paid_event(&invoice, &n, at);
+        assert_eq!(
+            store.record_payment(&invoice, &n, &again).await.unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(
+            store.get_invoice(&invoice.id).await.unwrap().unwrap().status,
+            Status::Paid
+        );
+        let pending: Vec<_> = store
+            .pending(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.id == event.id)
+            .collect();
+        assert_eq!(pending, vec![event.clone()]);
+        assert!(!store.pending(100).await.unwrap().iter().any(|e| e.id == again.id));
+
+        // A second, different payment for the paid invoice is kept, the invoice untouched.
+        let other = notice(&invoice, 1_200_000, "RUB");
+        let unapplied = store
+            .record_payment(&invoice, &other, &invoice_paid_event(&invoice, &other, at))
+            .await;
+        assert_eq!(unapplied.unwrap(), Recorded::Unapplied);
+    }
+
+    #[tokio::test]
+    async fn a_mismatch_sends_the_invoice_to_review() {
+        let (store, invoice) = issued().await;
+        let short = notice(&invoice, 1_199_999, "RUB");
+        let at = "2026-11-27T11:00:00Z".parse().unwrap();
+        // The amount condition guards the transaction itself, not only the service's check.
+        let event = invoice_paid_event(&invoice, &short, at);
+        assert_eq!(
+            store.record_payment(&invoice, &short, &event).await.unwrap(),
+            Recorded::Unapplied
+        );
+        assert_eq!(
+            store.get_invoice(&invoice.id).await.unwrap().unwrap().status,
+            Status::Issued
+        );
+        let usd = notice(&invoice, 1_200_000, "USD");
+        assert_eq!(
+            store.record_mismatch(&invoice, &usd, at).await.unwrap(),
+            Recorded::Applied
+        );
+        assert_eq!(
+            store.record_mismatch(&invoice, &usd, at).await.unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(
+            store.get_invoice(&invoice.id).await.unwrap().unwrap().status,
+            Status::NeedsReview
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_bus_leaves_events_unsent_and_the_next_run_sends_them_once() {
+        let (store, invoice) = issued().await;
+        let n = notice(&invoice, 1_200_000, "RUB");
+        let event = invoice_paid_event(&invoice, &n, "2026-11-27T11:00:00Z".parse().unwrap());
+        store.record_payment(&invoice, &n, &event).await.unwrap();
+        let clock = common::at("2026-11-27T11:00:01Z");
+
+        let sdk = autobill::aws::sdk_config().await;
+        let closed = aws_sdk_eventbridge::config::Builder::from(&sdk)
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let down = EventBridgeBus::new(
+            aws_sdk_eventbridge::Client::from_conf(closed),
+            env("AUTOBILL_EVENT_BUS"),
+        );
+        assert!(
+            autobill::outbox::publish(&store, &down, &clock, std::slice::from_ref(&event))
+                .await
+                .is_err()
+        );
+        assert!(store.pending(100).await.unwrap().iter().any(|e| e.id == event.id));
+
+        let up = EventBridgeBus::new(autobill::aws::eventbridge(&sdk), env("AUTOBILL_EVENT_BUS"));
+        let mine = |events: Vec<autobill::ports::OutboxEvent>| {
+            events.into_iter().filter(|e| e.id == event.id).collect::<Vec<_>>()
+        };
+        let sent = autobill::outbox::publish(&store, &up, &clock, &mine(store.pending(100).await.unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(sent, vec![event.id.clone()]);
+        assert!(mine(store.pending(100).await.unwrap()).is_empty());
+    }
+}

@@ -28,6 +28,7 @@ fn app(store: &MemoryStore) -> Router {
         },
         links: Links::new(SECRET.to_vec(), Some("https://billing.example".into())),
         pdf_link_ttl: Duration::from_secs(600),
+        sandbox_pay: false,
     });
     let router = plans_router(Arc::new(CatalogueApi { billing, clock }))
         .merge(create_invoice_router(api.clone()))

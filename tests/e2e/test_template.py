@@ -5,10 +5,13 @@ Run from the repo root with the project venv: `.venv/bin/python -m pytest -q tes
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -74,8 +77,11 @@ def endpoint():
 def local(endpoint):
     """Runs `stack.py create` once against the throwaway local AWS; its names and output."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"table": f"autobill-test-{suffix}", "bucket": f"autobill-test-{suffix}"}
-    args = ("create", "--endpoint", endpoint, "--region", REGION, "--table", names["table"], "--bucket", names["bucket"])
+    names = {"table": f"autobill-test-{suffix}", "bucket": f"autobill-test-{suffix}", "event_bus": f"autobill-test-{suffix}-events"}
+    args = (
+        "create", "--endpoint", endpoint, "--region", REGION,
+        "--table", names["table"], "--bucket", names["bucket"], "--event-bus", names["event_bus"],
+    )  # fmt: skip
     first = run_stack(*args)
     assert first.returncode == 0, first.stdout + first.stderr
     return {**names, "args": args, "stdout": first.stdout}
@@ -84,6 +90,44 @@ def local(endpoint):
 @pytest.fixture(scope="module")
 def session():
     return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+
+
+def statements(props: dict) -> list[dict]:
+    """The inline policy statements of a serverless function, each with Action as a list."""
+    return [
+        {**statement, "Action": [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]}
+        for policy in props.get("Policies") or []
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+    ]
+
+
+def http_routes(props: dict) -> set[tuple[str, str]]:
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for event in (props.get("Events") or {}).values()
+        if event.get("Type") == "HttpApi"
+    }
+
+
+def refs(value) -> set[str]:
+    """Every name a Ref or a ${Name} in a Sub points at, anywhere in the value."""
+    if isinstance(value, list):
+        return set().union(*map(refs, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, arg in value.items():
+        if key == "Ref" and isinstance(arg, str):
+            found.add(arg)
+        elif key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+            if not isinstance(arg, str):
+                found |= refs(arg[1])
+        else:
+            found |= refs(arg)
+    return found
 
 
 def test_cfn_lint_passes():
@@ -99,7 +143,12 @@ def test_functions_are_workspace_binaries(template):
             continue
         assert resource["Metadata"]["BuildMethod"] == "rust-cargolambda", logical_id
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
-        assert (ROOT / "functions" / binary / "Cargo.toml").is_file(), f"{logical_id}: no crate functions/{binary}"
+        manifest = ROOT / "functions" / binary / "Cargo.toml"
+        assert manifest.is_file(), f"{logical_id}: no crate functions/{binary}"
+        # cargo-lambda builds the binary by name: the crate must produce one called `binary`.
+        crate = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        binaries = {b.get("name", crate["package"]["name"]) for b in crate.get("bin", [])} or {crate["package"]["name"]}
+        assert binary in binaries, f"{logical_id}: functions/{binary} builds {sorted(binaries)}, not {binary}"
 
 
 def test_http_api_leaves_cors_to_the_functions(template):
@@ -107,26 +156,83 @@ def test_http_api_leaves_cors_to_the_functions(template):
     assert "CorsConfiguration" not in api
     assert "CorsConfiguration" not in (template.get("Globals", {}).get("HttpApi") or {})
     # ...so the API must route browsers' preflights to the function that answers them.
-    routes = {
-        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-        for props in stack.resources_of_type(template, "AWS::Serverless::Function").values()
-        for event in (props.get("Events") or {}).values()
-        if event.get("Type") == "HttpApi"
-    }
+    routes = set().union(*map(http_routes, stack.resources_of_type(template, "AWS::Serverless::Function").values()))
     assert ("OPTIONS", "/invoices") in routes, routes
+
+
+def test_payment_callbacks_take_post_and_get(template):
+    callback = template["Resources"]["PaymentCallbackFunction"]
+    assert callback["Metadata"]["BuildProperties"]["Binary"] == "payment-callback"
+    assert http_routes(callback["Properties"]) == {("POST", "/callbacks/{provider}"), ("GET", "/callbacks/{provider}")}
+    # No other function answers on the callback paths.
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        if logical_id != "PaymentCallbackFunction":
+            assert not any(path.startswith("/callbacks") for _, path in http_routes(props)), logical_id
+
+
+def test_secret_parameters_are_noecho(template):
+    parameters = template["Parameters"]
+    secret = {name for name in parameters if re.search(r"Secret|Password", name)}
+    # The names the functions read their secrets from; a rename must keep them secret.
+    assert {
+        "LinkSecret", "SandboxSecret", "StripeWebhookSecret", "YooKassaSecretKey",
+        "CloudPaymentsApiSecret", "TBankPassword", "RobokassaPassword2",
+    } <= secret  # fmt: skip
+    for name in secret:
+        assert parameters[name].get("NoEcho") is True, name
+        # Every payment provider may be left off: its secret defaults to empty.
+        if name != "LinkSecret":
+            assert parameters[name].get("Default") == "", name
+    # ...and no output shows one.
+    for output, spec in (template.get("Outputs") or {}).items():
+        assert not refs(spec) & secret, output
+
+
+def test_every_parameter_reaches_the_functions(template):
+    used = refs(template.get("Globals", {})) | refs(template["Resources"])
+    assert set(template["Parameters"]) <= used, set(template["Parameters"]) - used
+
+
+def test_outbox_stream_retries_are_bounded_and_filtered(template):
+    publisher = template["Resources"]["PublishOutboxFunction"]
+    assert publisher["Metadata"]["BuildProperties"]["Binary"] == "publish-outbox"
+    props = publisher["Properties"]
+    streams = [e["Properties"] for e in (props.get("Events") or {}).values() if e.get("Type") == "DynamoDB"]
+    assert len(streams) == 1, streams
+    event = streams[0]
+    assert event["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert "StreamSpecification" in template["Resources"]["Table"]["Properties"]
+
+    # A poison record must not block the shard forever: bounded retries, the failing half of a
+    # batch split off, per-record failures reported, and what still fails parked in the DLQ.
+    assert 0 <= event["MaximumRetryAttempts"] <= 10
+    assert event["BisectBatchOnFunctionError"] is True
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    on_failure = event["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["OutboxDLQ", "Arn"]}
+    assert template["Resources"]["OutboxDLQ"]["Type"] == "AWS::SQS::Queue"
+    # SAM grants the send itself only when OnFailure names a Type; otherwise the function's policy
+    # must (the local AWS does not enforce IAM, so check it here).
+    if on_failure.get("Type") != "SQS":
+        assert any(
+            "sqs:SendMessage" in st["Action"] and st["Resource"] == on_failure["Destination"] for st in statements(props)
+        ), "no sqs:SendMessage on the OnFailure queue"
+
+    # Only inserted outbox items: the publisher's own updates must not invoke it again.
+    patterns = [json.loads(f["Pattern"]) for f in event["FilterCriteria"]["Filters"]]
+    assert patterns == [{"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}]
+
+    assert any(
+        "events:PutEvents" in st["Action"] and st["Resource"] == {"Fn::GetAtt": ["EventBus", "Arn"]} for st in statements(props)
+    ), "no events:PutEvents on the event bus"
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_EVENT_BUS"] == {"Ref": "EventBus"}
 
 
 def test_functions_reading_pdfs_can_tell_a_missing_one(template):
     """The local AWS does not enforce IAM: check here that every function that reads documents
     may also list the bucket, without which S3 answers 403, not 404, for a missing PDF."""
     for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
-        actions = {
-            action
-            for policy in props.get("Policies") or []
-            if isinstance(policy, dict)
-            for statement in policy.get("Statement", [])
-            for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
-        }
+        actions = {action for statement in statements(props) for action in statement["Action"]}
         if "s3:GetObject" in actions:
             assert "s3:ListBucket" in actions, logical_id
 
@@ -199,3 +305,22 @@ def test_create_twice_succeeds(local):
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"table  {local['table']}: exists" in again.stdout
     assert f"bucket {local['bucket']}: exists" in again.stdout
+    assert f"events {local['event_bus']}: exists" in again.stdout
+
+
+def test_event_bus_exists(template, local, endpoint, session):
+    only(template, "AWS::Events::EventBus")
+    events = session.client("events", endpoint_url=endpoint)
+    assert events.describe_event_bus(Name=local["event_bus"])["Name"] == local["event_bus"]
+    assert f"events {local['event_bus']}: created" in local["stdout"]
+    # Nothing routes from it locally: moto answers PutEvents with 500 if a rule has a Lambda target.
+    assert events.list_rules(EventBusName=local["event_bus"])["Rules"] == []
+
+
+def test_create_without_event_bus_uses_the_default(local, endpoint, session):
+    """`create` as run.sh and test.sh call it, without --event-bus, still works."""
+    args = [a for a in local["args"] if a not in ("--event-bus", local["event_bus"])]
+    again = run_stack(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"events {stack.DEFAULT_EVENT_BUS}: " in again.stdout
+    session.client("events", endpoint_url=endpoint).describe_event_bus(Name=stack.DEFAULT_EVENT_BUS)

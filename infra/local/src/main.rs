@@ -1,14 +1,32 @@
-//! The local stack's one process: every HTTP function's routes on one port, against the local
-//! AWS that `AWS_ENDPOINT_URL` points at. Production code paths, local endpoint.
+//! The local stack's one process: every HTTP function's routes on one port, the outbox
+//! publisher on a timer, against the local AWS that `AWS_ENDPOINT_URL` points at. Production
+//! code paths, local endpoint.
 
+use autobill::http::sandbox::{SandboxPay, sandbox_pay_router};
+use autobill::ports::SystemClock;
 use axum::response::Html;
 use axum::routing::get;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The sample order form, with a fresh idempotency token in each copy served.
 async fn order_form() -> Html<String> {
     let token = format!("form-{}", uuid::Uuid::now_v7().simple());
     Html(include_str!("../order-form.html").replace("{{idempotency_key}}", &token))
+}
+
+/// What EventBridge's stream trigger does in AWS: publish new outbox events, here every 250 ms.
+async fn outbox_loop() -> Result<(), Box<dyn std::error::Error>> {
+    let (store, bus) = autobill::app::outbox_parts().await?;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = autobill::outbox::publish_pending(&store, &bus, &SystemClock).await {
+            tracing::warn!(error = %e, "outbox publishing failed; will retry");
+        }
+    }
 }
 
 #[tokio::main]
@@ -21,22 +39,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => 3000,
     };
     let (catalogue, _) = autobill::app::catalogue_api()?;
-    let (invoices, settings) = autobill::app::invoice_api().await?;
-    let router = autobill::http::plans_router(catalogue)
+    let (invoices, settings) = autobill::app::invoice_api(true).await?;
+    let callbacks = autobill::app::callback_api().await?;
+    let mut router = autobill::http::plans_router(catalogue)
         .merge(autobill::http::create_invoice_router(invoices.clone()))
-        .merge(autobill::http::get_invoice_router(invoices))
+        .merge(autobill::http::get_invoice_router(invoices.clone()))
+        .merge(autobill::http::callbacks::callback_router(callbacks.clone()))
         .route("/", get(order_form));
+    if let Ok(secret) = std::env::var("AUTOBILL_SANDBOX_SECRET") {
+        let sandbox = SandboxPay {
+            invoices,
+            callbacks,
+            secret: secret.into_bytes(),
+        };
+        router = router.merge(sandbox_pay_router(Arc::new(sandbox)));
+    }
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
+    let publisher = tokio::spawn(async {
+        if let Err(e) = outbox_loop().await {
+            tracing::error!(error = %e, "the outbox publisher could not start");
+        }
+    });
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "autobill local stack is serving: open http://{addr}/");
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    publisher.abort();
     Ok(())
 }

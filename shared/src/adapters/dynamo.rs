@@ -4,13 +4,21 @@
 //! - invoice: `INVOICE#{id}` / `INVOICE`; gsi1 = invoices per account, gsi2 = by status and due date
 //! - counter: `COUNTER#INVOICE#{prefix}{year}` / `COUNTER`, attribute `last`
 //! - idempotency claim: `IDEMPOTENCY#{key}` / `IDEMPOTENCY`, TTL attribute `expires_at`
+//! - number → invoice: `NUMBER#{number}` / `NUMBER` (Robokassa and bank transfers name numbers)
+//! - payment: `PAYMENT#{provider}#{payment id}` / `PAYMENT`, put once
+//! - outbox event: `OUTBOX#{event id}` / `OUTBOX`; gsi2 `OUTBOX#pending` until sent (sparse)
 
-use crate::domain::Invoice;
-use crate::ports::{IdempotencyClaim, InsertError, InvoiceIssuer, InvoiceReader, StoreError};
+use crate::domain::{Invoice, Status};
+use crate::payments::PaymentNotice;
+use crate::ports::{
+    IdempotencyClaim, InsertError, InvoiceIssuer, InvoiceReader, OutboxEvent, OutboxStore, PaymentStore, Recorded,
+    StoreError,
+};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -61,6 +69,20 @@ fn invoice_pk(id: &str) -> String {
 fn counter_pk(prefix: &str, year: i32) -> String {
     format!("COUNTER#INVOICE#{prefix}{year}")
 }
+
+fn number_pk(number: &str) -> String {
+    format!("NUMBER#{number}")
+}
+
+fn payment_pk(provider: &str, payment_id: &str) -> String {
+    format!("PAYMENT#{provider}#{payment_id}")
+}
+
+fn outbox_pk(event_id: &str) -> String {
+    format!("OUTBOX#{event_id}")
+}
+
+const OUTBOX_PENDING: &str = "OUTBOX#pending";
 
 fn claim_pk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
@@ -139,6 +161,90 @@ impl DynamoStore {
             .build())
     }
 
+    /// Runs a transaction. `Ok(None)` when it committed; `Ok(Some(reasons))` when DynamoDB
+    /// cancelled it (one code per action: `None`, `ConditionalCheckFailed`, `TransactionConflict`…).
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => Ok(Some(
+                    e.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_owned())
+                        .collect(),
+                )),
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                    Ok(Some(vec!["TransactionConflict".into()]))
+                }
+                _ => Err(store_err(err)),
+            },
+        }
+    }
+
+    fn payment_item(payment: &PaymentNotice, invoice_id: &str, outcome: &str, at: DateTime<Utc>) -> Item {
+        HashMap::from([
+            ("pk".into(), s(payment_pk(payment.provider, &payment.payment_id))),
+            ("sk".into(), s("PAYMENT")),
+            ("entity".into(), s("payment")),
+            ("provider".into(), s(payment.provider)),
+            ("payment_id".into(), s(&payment.payment_id)),
+            ("invoice_id".into(), s(invoice_id)),
+            ("amount".into(), n(payment.amount.0)),
+            ("currency".into(), s(&payment.currency)),
+            ("outcome".into(), s(outcome)),
+            ("received_at".into(), s(at.to_rfc3339())),
+        ])
+    }
+
+    /// Moves an `issued|overdue` invoice to `to`, setting `set` too, if `condition` (extra
+    /// clauses over `names` and `values`) holds.
+    fn invoice_transition(
+        &self,
+        invoice: &Invoice,
+        to: Status,
+        set: &[(&str, AttributeValue)],
+        condition: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut assignments = vec![
+            "#status = :to".to_owned(),
+            "status_label = :label".into(),
+            "gsi2pk = :gsi2pk".into(),
+        ];
+        assignments.extend(set.iter().map(|(k, _)| format!("{k} = :{k}")));
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(invoice_pk(&invoice.id)))
+            .key("sk", s("INVOICE"))
+            .update_expression(format!("SET {}", assignments.join(", ")))
+            .condition_expression(format!("#status IN (:issued, :overdue){condition}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":label", s(to.label_ru()))
+            .expression_attribute_values(":gsi2pk", s(format!("STATUS#{to}")))
+            .expression_attribute_values(":issued", s(Status::Issued.as_str()))
+            .expression_attribute_values(":overdue", s(Status::Overdue.as_str()));
+        for (k, v) in set {
+            update = update.expression_attribute_values(format!(":{k}"), v.clone());
+        }
+        for (k, v) in names {
+            update = update.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            update = update.expression_attribute_values(*k, v.clone());
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(store_err)?)
+            .build())
+    }
+
     fn put_new(&self, item: Item, extra_condition: Option<(&str, i64)>) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = match extra_condition {
@@ -176,7 +282,17 @@ impl InvoiceIssuer for DynamoStore {
 
     async fn insert_issued(&self, invoice: &Invoice, claim: Option<&IdempotencyClaim>) -> Result<(), InsertError> {
         let invoice_item = serde_dynamo::to_item(InvoiceItem::new(invoice)).map_err(store_err)?;
-        let mut actions = vec![self.counter_update(invoice)?, self.put_new(invoice_item, None)?];
+        let pointer: Item = HashMap::from([
+            ("pk".into(), s(number_pk(&invoice.number.to_string()))),
+            ("sk".into(), s("NUMBER")),
+            ("entity".into(), s("invoice_number")),
+            ("invoice_id".into(), s(&invoice.id)),
+        ]);
+        let mut actions = vec![
+            self.counter_update(invoice)?,
+            self.put_new(invoice_item, None)?,
+            self.put_new(pointer, None)?,
+        ];
         if let Some(c) = claim {
             let item: Item = HashMap::from([
                 ("pk".into(), s(claim_pk(&c.key))),
@@ -188,37 +304,20 @@ impl InvoiceIssuer for DynamoStore {
             ]);
             actions.push(self.put_new(item, Some(("expires_at", invoice.created_at.timestamp())))?);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let Err(err) = result else { return Ok(()) };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-            let codes: Vec<&str> = e
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            let failed = |i: usize| codes.get(i).is_some_and(|c| *c == "ConditionalCheckFailed");
-            if failed(2) {
-                return Err(InsertError::KeyClaimed);
-            }
-            if failed(0) || codes.contains(&"TransactionConflict") {
-                return Err(InsertError::NumberTaken);
-            }
-            if failed(1) {
-                return Err(InsertError::Store(StoreError(format!(
-                    "invoice id {} already exists",
-                    invoice.id
-                ))));
-            }
+        let Some(codes) = self.transact(actions).await? else {
+            return Ok(());
+        };
+        let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+        if failed(3) {
+            Err(InsertError::KeyClaimed)
+        } else if failed(0) || failed(2) || codes.iter().any(|c| c == "TransactionConflict") {
+            Err(InsertError::NumberTaken)
+        } else {
+            Err(InsertError::Store(StoreError(format!(
+                "invoice {} not inserted: {codes:?}",
+                invoice.id
+            ))))
         }
-        if let Some(TransactWriteItemsError::TransactionInProgressException(_)) = err.as_service_error() {
-            return Err(InsertError::NumberTaken);
-        }
-        Err(InsertError::Store(store_err(err)))
     }
 
     async fn get_claim(&self, key: &str) -> Result<Option<IdempotencyClaim>, StoreError> {
@@ -232,4 +331,186 @@ impl InvoiceIssuer for DynamoStore {
             expires_at: number_attr(&item, "expires_at")?,
         }))
     }
+}
+
+/// How a cancelled payment transaction is read: action 0 is always the payment record, action 1
+/// the invoice update.
+fn payment_outcome(codes: &[String]) -> Option<Recorded> {
+    let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+    if failed(0) {
+        Some(Recorded::Duplicate)
+    } else if failed(1) {
+        Some(Recorded::Unapplied)
+    } else {
+        None
+    }
+}
+
+impl PaymentStore for DynamoStore {
+    async fn invoice_id_by_number(&self, number: &str) -> Result<Option<String>, StoreError> {
+        match self.get_item(number_pk(number), "NUMBER").await? {
+            None => Ok(None),
+            Some(item) => string_attr(&item, "invoice_id").map(Some),
+        }
+    }
+
+    async fn record_payment(
+        &self,
+        invoice: &Invoice,
+        payment: &PaymentNotice,
+        event: &OutboxEvent,
+    ) -> Result<Recorded, StoreError> {
+        let at = event.at.to_rfc3339();
+        let outbox: Item = HashMap::from([
+            ("pk".into(), s(outbox_pk(&event.id))),
+            ("sk".into(), s("OUTBOX")),
+            ("entity".into(), s("outbox")),
+            ("event_id".into(), s(&event.id)),
+            ("type".into(), s(&event.kind)),
+            ("created_at".into(), s(&at)),
+            ("detail".into(), s(event.detail.to_string())),
+            ("gsi2pk".into(), s(OUTBOX_PENDING)),
+            ("gsi2sk".into(), s(format!("{at}#{}", event.id))),
+        ]);
+        let paid = self.invoice_transition(
+            invoice,
+            Status::Paid,
+            &[
+                ("paid_at", s(&at)),
+                ("payment_provider", s(payment.provider)),
+                ("payment_id", s(&payment.payment_id)),
+            ],
+            " AND #total = :amount AND currency = :currency",
+            &[("#total", "total")],
+            &[(":amount", n(payment.amount.0)), (":currency", s(&payment.currency))],
+        )?;
+        let actions = vec![
+            self.put_new(Self::payment_item(payment, &invoice.id, "paid", event.at), None)?,
+            paid,
+            self.put_new(outbox, None)?,
+        ];
+        match self.transact(actions).await? {
+            None => Ok(Recorded::Applied),
+            Some(codes) => match payment_outcome(&codes) {
+                // The invoice moved on meanwhile (paid by another payment, voided): keep the money on file.
+                Some(Recorded::Unapplied) => self.record_unapplied(payment, &invoice.id, event.at).await,
+                Some(outcome) => Ok(outcome),
+                None => Err(StoreError(format!(
+                    "payment {} not recorded: {codes:?}",
+                    payment.payment_id
+                ))),
+            },
+        }
+    }
+
+    async fn record_mismatch(
+        &self,
+        invoice: &Invoice,
+        payment: &PaymentNotice,
+        at: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let reason = format!(
+            "{} payment {}: received {} {}, invoice is {} {}",
+            payment.provider,
+            payment.payment_id,
+            payment.amount.display_ru(),
+            payment.currency,
+            invoice.total.display_ru(),
+            invoice.currency
+        );
+        let review = self.invoice_transition(
+            invoice,
+            Status::NeedsReview,
+            &[("review_reason", s(reason))],
+            "",
+            &[],
+            &[],
+        )?;
+        let actions = vec![
+            self.put_new(Self::payment_item(payment, &invoice.id, "mismatch", at), None)?,
+            review,
+        ];
+        match self.transact(actions).await? {
+            None => Ok(Recorded::Applied),
+            Some(codes) => match payment_outcome(&codes) {
+                Some(Recorded::Unapplied) => self.record_unapplied(payment, &invoice.id, at).await,
+                Some(outcome) => Ok(outcome),
+                None => Err(StoreError(format!(
+                    "payment {} not recorded: {codes:?}",
+                    payment.payment_id
+                ))),
+            },
+        }
+    }
+
+    async fn record_unapplied(
+        &self,
+        payment: &PaymentNotice,
+        invoice_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::payment_item(payment, invoice_id, "unapplied", at)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Recorded::Unapplied),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Recorded::Duplicate)
+            }
+            Err(e) => Err(store_err(e)),
+        }
+    }
+}
+
+impl OutboxStore for DynamoStore {
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :pending")
+            .expression_attribute_values(":pending", s(OUTBOX_PENDING))
+            .limit(limit.clamp(1, 100) as i32)
+            .send()
+            .await
+            .map_err(store_err)?;
+        out.items().iter().map(outbox_event).collect()
+    }
+
+    async fn mark_sent(&self, event_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(outbox_pk(event_id)))
+            .key("sk", s("OUTBOX"))
+            .update_expression("SET sent_at = :at REMOVE gsi2pk, gsi2sk")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+}
+
+/// An outbox item back into an event (from a query, or from a stream record's new image).
+pub fn outbox_event(item: &Item) -> Result<OutboxEvent, StoreError> {
+    let detail = string_attr(item, "detail")?;
+    Ok(OutboxEvent {
+        id: string_attr(item, "event_id")?,
+        kind: string_attr(item, "type")?,
+        at: string_attr(item, "created_at")?
+            .parse()
+            .map_err(|e| StoreError(format!("outbox created_at: {e}")))?,
+        detail: serde_json::from_str(&detail).map_err(|e| StoreError(format!("outbox detail: {e}")))?,
+    })
 }

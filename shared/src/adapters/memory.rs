@@ -1,8 +1,13 @@
 //! In-memory implementations of the ports with the same conditional semantics as the AWS
 //! adapters: the test double for services and routers, and a way to count what was written.
 
-use crate::domain::Invoice;
-use crate::ports::{DocumentStore, IdempotencyClaim, InsertError, InvoiceIssuer, InvoiceReader, StoreError};
+use crate::domain::{Invoice, Status};
+use crate::payments::PaymentNotice;
+use crate::ports::{
+    DocumentStore, EventBus, IdempotencyClaim, InsertError, InvoiceIssuer, InvoiceReader, OutboxEvent, OutboxStore,
+    PaymentStore, Recorded, StoreError,
+};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +18,12 @@ struct State {
     counters: HashMap<(String, i32), u64>,
     claims: HashMap<String, IdempotencyClaim>,
     documents: HashMap<String, Vec<u8>>,
+    numbers: HashMap<String, String>,
+    /// (provider, payment id) → outcome
+    payments: HashMap<(String, String), &'static str>,
+    /// event, sent?
+    outbox: Vec<(OutboxEvent, bool)>,
+    published: Vec<OutboxEvent>,
 }
 
 /// One shared state behind both ports; clones see the same data.
@@ -38,6 +49,31 @@ impl MemoryStore {
 
     pub fn document(&self, key: &str) -> Option<Vec<u8>> {
         self.with(|s| s.documents.get(key).cloned())
+    }
+
+    pub fn payments(&self) -> Vec<((String, String), &'static str)> {
+        self.with(|s| s.payments.iter().map(|(k, v)| (k.clone(), *v)).collect())
+    }
+
+    pub fn outbox(&self) -> Vec<(OutboxEvent, bool)> {
+        self.with(|s| s.outbox.clone())
+    }
+
+    /// What the in-memory event bus received.
+    pub fn published(&self) -> Vec<OutboxEvent> {
+        self.with(|s| s.published.clone())
+    }
+
+    fn record(&self, payment: &PaymentNotice, outcome: &'static str) -> bool {
+        let key = (payment.provider.to_owned(), payment.payment_id.clone());
+        self.with(|s| {
+            if s.payments.contains_key(&key) {
+                false
+            } else {
+                s.payments.insert(key, outcome);
+                true
+            }
+        })
     }
 
     pub fn remove_document(&self, key: &str) {
@@ -73,6 +109,7 @@ impl InvoiceIssuer for MemoryStore {
                 return Err(InsertError::Store(StoreError("duplicate invoice id".into())));
             }
             s.counters.insert(key, n.seq);
+            s.numbers.insert(n.to_string(), invoice.id.clone());
             s.invoices.insert(invoice.id.clone(), invoice.clone());
             if let Some(c) = claim {
                 s.claims.insert(c.key.clone(), c.clone());
@@ -98,5 +135,101 @@ impl DocumentStore for MemoryStore {
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         Ok(format!("memory://{key}?expires={}", ttl.as_secs()))
+    }
+}
+
+impl PaymentStore for MemoryStore {
+    async fn invoice_id_by_number(&self, number: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.with(|s| s.numbers.get(number).cloned()))
+    }
+
+    async fn record_payment(
+        &self,
+        invoice: &Invoice,
+        payment: &PaymentNotice,
+        event: &OutboxEvent,
+    ) -> Result<Recorded, StoreError> {
+        let key = (payment.provider.to_owned(), payment.payment_id.clone());
+        Ok(self.with(|s| {
+            if s.payments.contains_key(&key) {
+                return Recorded::Duplicate;
+            }
+            let payable = s.invoices.get(&invoice.id).is_some_and(|i| {
+                matches!(i.status, Status::Issued | Status::Overdue)
+                    && i.total == payment.amount
+                    && i.currency == payment.currency
+            });
+            if !payable {
+                s.payments.insert(key, "unapplied");
+                return Recorded::Unapplied;
+            }
+            s.payments.insert(key, "paid");
+            if let Some(i) = s.invoices.get_mut(&invoice.id) {
+                i.status = Status::Paid;
+            }
+            s.outbox.push((event.clone(), false));
+            Recorded::Applied
+        }))
+    }
+
+    async fn record_mismatch(
+        &self,
+        invoice: &Invoice,
+        payment: &PaymentNotice,
+        _at: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        if !self.record(payment, "mismatch") {
+            return Ok(Recorded::Duplicate);
+        }
+        Ok(self.with(|s| match s.invoices.get_mut(&invoice.id) {
+            Some(i) if matches!(i.status, Status::Issued | Status::Overdue) => {
+                i.status = Status::NeedsReview;
+                Recorded::Applied
+            }
+            _ => Recorded::Unapplied,
+        }))
+    }
+
+    async fn record_unapplied(
+        &self,
+        payment: &PaymentNotice,
+        _invoice_id: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        Ok(if self.record(payment, "unapplied") {
+            Recorded::Unapplied
+        } else {
+            Recorded::Duplicate
+        })
+    }
+}
+
+impl OutboxStore for MemoryStore {
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        Ok(self.with(|s| {
+            s.outbox
+                .iter()
+                .filter(|(_, sent)| !sent)
+                .take(limit)
+                .map(|(e, _)| e.clone())
+                .collect()
+        }))
+    }
+
+    async fn mark_sent(&self, event_id: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.outbox
+                .iter_mut()
+                .filter(|(e, _)| e.id == event_id)
+                .for_each(|(_, sent)| *sent = true)
+        });
+        Ok(())
+    }
+}
+
+impl EventBus for MemoryStore {
+    async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<bool>, StoreError> {
+        self.with(|s| s.published.extend(events.iter().cloned()));
+        Ok(vec![true; events.len()])
     }
 }

@@ -1,8 +1,12 @@
 //! Implementations of the ports: DynamoDB and S3 through the AWS SDK, and in-memory fakes.
 
 pub mod dynamo;
+pub mod eventbridge;
 pub mod memory;
 pub mod s3;
+pub mod yookassa_api;
 
 pub use dynamo::DynamoStore;
+pub use eventbridge::EventBridgeBus;
 pub use s3::S3Documents;
+pub use yookassa_api::YooKassaApi;

@@ -2,9 +2,11 @@
 //! runner merges them all; tests call them with `oneshot`.
 
 pub mod body;
+pub mod callbacks;
 pub mod error;
 pub mod links;
 pub mod pages;
+pub mod sandbox;
 pub mod view;
 
 use crate::config::BillingConfig;
@@ -32,6 +34,8 @@ pub struct InvoiceApi<S, D> {
     pub service: Invoices<S, D>,
     pub links: Links,
     pub pdf_link_ttl: Duration,
+    /// Show the local stack's «Оплатить (sandbox)» button (never in a deployment).
+    pub sandbox_pay: bool,
 }
 
 /// Everything the catalogue route needs: no AWS at all.
@@ -111,7 +115,7 @@ async fn create_invoice<S: InvoiceIssuer + 'static, D: DocumentStore + 'static>(
 }
 
 /// Loads the invoice a link points to; a wrong token looks exactly like a missing invoice.
-async fn linked_invoice<S: InvoiceReader, D: DocumentStore>(
+pub(crate) async fn linked_invoice<S: InvoiceReader, D: DocumentStore>(
     api: &InvoiceApi<S, D>,
     id: &str,
     query: &HashMap<String, String>,
@@ -151,7 +155,10 @@ async fn get_invoice<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
         return no_store(axum::Json(InvoiceView::new(&invoice, pdf_url, invoice_url)).into_response());
     }
     let view = InvoiceView::new(&invoice, api.links.pdf_url(&base, &id), invoice_url);
-    no_store(Html(pages::invoice_page(&invoice, &view, &view.pdf_url)).into_response())
+    let sandbox = api
+        .sandbox_pay
+        .then(|| format!("/invoices/{id}/sandbox-pay?token={}", api.links.token(&id)));
+    no_store(Html(pages::invoice_page(&invoice, &view, sandbox.as_deref())).into_response())
 }
 
 /// A permanent download link: redirects to a fresh presigned URL every time.

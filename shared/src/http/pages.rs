@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, field_label, field_message};
 use super::view::InvoiceView;
-use crate::domain::{Invoice, Kopecks, VatRate};
+use crate::domain::{Invoice, Kopecks, Status, VatRate};
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -37,7 +37,15 @@ fn money(k: Kopecks) -> String {
     format!("{} ₽", k.display_ru())
 }
 
-pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, pdf_link: &str) -> String {
+/// The hosted invoice page; `sandbox_pay` is the local stack's pay button target, if any.
+pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, sandbox_pay: Option<&str>) -> String {
+    let pay = match sandbox_pay {
+        Some(action) if matches!(invoice.status, Status::Issued | Status::Overdue) => format!(
+            r#"<form method="post" action="{}"><button type="submit" data-action="sandbox-pay">Оплатить (sandbox)</button></form>"#,
+            escape(action)
+        ),
+        _ => String::new(),
+    };
     // Per rate, as on the PDF: 0% is a rate, «Без налога» is an exemption.
     let vat = invoice
         .vat_breakdown()
@@ -59,7 +67,8 @@ pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, pdf_link: &str) -> St
 <dt>Поставщик</dt><dd>{seller}, ИНН {seller_inn}</dd>
 <dt>Назначение платежа</dt><dd>{purpose}</dd>
 </dl>
-<p><a class="button" href="{pdf}">Скачать счёт (PDF)</a></p>"#,
+<p><a class="button" href="{pdf}">Скачать счёт (PDF)</a></p>
+{pay}"#,
         number = escape(&view.number),
         issued = invoice.issue_date.format("%d.%m.%Y"),
         status = view.status,
@@ -73,7 +82,7 @@ pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, pdf_link: &str) -> St
         seller = escape(&invoice.seller.name),
         seller_inn = escape(&invoice.seller.inn),
         purpose = escape(&invoice.payment_purpose()),
-        pdf = escape(pdf_link),
+        pdf = escape(&view.pdf_url),
     );
     layout(&format!("Счёт № {}", view.number), &body)
 }

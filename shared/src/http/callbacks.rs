@@ -1,0 +1,91 @@
+//! `GET|POST /callbacks/{provider}`: payment systems call here. The raw bytes go to the
+//! provider's adapter untouched; the answer is in the provider's own protocol.
+
+use crate::callbacks::Callbacks;
+use crate::payments::{Answer, Provider, RawCallback};
+use crate::ports::{PaymentLookup, PaymentStore};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Request};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Provider callbacks are small; anything bigger is not one.
+pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
+
+pub struct CallbackApi<S, L> {
+    pub callbacks: Callbacks<S, L>,
+    /// The configured providers by route name (`stripe`, `yookassa`, …).
+    pub providers: HashMap<&'static str, Box<dyn Provider>>,
+}
+
+/// The caller's address as the platform saw it: API Gateway's `sourceIp` on Lambda, the TCP
+/// peer locally. Headers such as X-Forwarded-For are never trusted.
+pub fn source_ip(req: &Request<Body>) -> Option<IpAddr> {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) =
+        req.extensions().get::<lambda_http::request::RequestContext>()
+    {
+        return ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+pub fn answer_response(answer: Answer) -> Response {
+    let mut res = (answer.status, answer.body).into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn callback<S: PaymentStore + 'static, L: PaymentLookup + 'static>(
+    State(api): State<Arc<CallbackApi<S, L>>>,
+    Path(provider): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    let Some(provider) = api.providers.get(provider.as_str()) else {
+        return answer_response(Answer::new(
+            http::StatusCode::NOT_FOUND,
+            "application/json",
+            r#"{"error":"unknown_provider"}"#,
+        ));
+    };
+    let ip = source_ip(&req);
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_CALLBACK_BYTES).await else {
+        return answer_response(Answer::new(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "application/json",
+            r#"{"error":"payload_too_large"}"#,
+        ));
+    };
+    let raw = RawCallback {
+        method: &parts.method,
+        headers: &parts.headers,
+        query: parts.uri.query().unwrap_or(""),
+        body: &body,
+        source_ip: ip,
+        now: api.callbacks.clock.now().timestamp(),
+    };
+    answer_response(api.callbacks.handle(provider.as_ref(), &raw).await)
+}
+
+/// `GET|POST /callbacks/{provider}`. Locally, serve with `into_make_service_with_connect_info`
+/// so the caller's address is known.
+pub fn callback_router<S, L>(api: Arc<CallbackApi<S, L>>) -> Router
+where
+    S: PaymentStore + 'static,
+    L: PaymentLookup + 'static,
+{
+    Router::new()
+        .route("/callbacks/{provider}", get(callback::<S, L>).post(callback::<S, L>))
+        .with_state(api)
+}

@@ -1,0 +1,19 @@
+//! Operator-facing counters as CloudWatch Embedded Metric Format: one JSON line on stdout that
+//! CloudWatch turns into a metric (namespace `autobill`), no API call, no extra permission.
+
+/// Counts one occurrence of `name`, with a `provider` dimension.
+pub fn count(name: &str, provider: &str) {
+    let line = serde_json::json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "autobill",
+                "Dimensions": [["provider"]],
+                "Metrics": [{"Name": name, "Unit": "Count"}],
+            }],
+        },
+        "provider": provider,
+        name: 1,
+    });
+    println!("{line}");
+}

@@ -1,0 +1,212 @@
+//! The payment-callback service and the outbox publisher, on the in-memory adapters.
+
+mod common;
+
+use autobill::adapters::memory::MemoryStore;
+use autobill::callbacks::Callbacks;
+use autobill::domain::{Kopecks, Order, OrderInput, Status};
+use autobill::payments::sandbox::{Sandbox, sign};
+use autobill::payments::{Handled, InvoiceRef, PaymentNotice, RawCallback};
+use autobill::ports::{EventBus, InvoiceReader, OutboxEvent, PaymentLookup, StoreError};
+use autobill::service::Invoices;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use std::sync::Arc;
+
+/// No YooKassa in these tests.
+struct NoLookup;
+impl PaymentLookup for NoLookup {
+    async fn fetch(&self, _: &str) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError("not configured".into()))
+    }
+}
+
+fn order() -> Order {
+    let input: OrderInput = [
+        ("plan", "start"),
+        ("company", "ООО «Ромашка»"),
+        ("inn", "7736207543"),
+        ("kpp", "770401001"),
+        ("address", "Москва"),
+        ("email", "buh@romashka.example"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Order::validate(&input, &common::billing("").plans).unwrap()
+}
+
+async fn setup() -> (MemoryStore, Callbacks<MemoryStore, NoLookup>, autobill::domain::Invoice) {
+    let store = MemoryStore::default();
+    let clock = Arc::new(common::at("2026-11-27T12:00:00Z"));
+    let invoices = Invoices {
+        store: store.clone(),
+        documents: store.clone(),
+        billing: Arc::new(common::billing("")),
+        clock: clock.clone(),
+    };
+    let invoice = invoices.create(&order(), None).await.unwrap().invoice;
+    let callbacks = Callbacks {
+        store: store.clone(),
+        lookup: None,
+        number_prefix: String::new(),
+        clock,
+    };
+    (store, callbacks, invoice)
+}
+
+fn notice(invoice_id: &str, payment_id: &str, amount: i64, currency: &str) -> PaymentNotice {
+    PaymentNotice {
+        provider: "sandbox",
+        payment_id: payment_id.into(),
+        invoice: InvoiceRef::Id(invoice_id.into()),
+        amount: Kopecks(amount),
+        currency: currency.into(),
+        succeeded: true,
+    }
+}
+
+async fn status(store: &MemoryStore, id: &str) -> Status {
+    store.get_invoice(id).await.unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn a_matching_payment_pays_once_and_announces_it_once() {
+    let (store, callbacks, invoice) = setup().await;
+    let n = notice(&invoice.id, "pay-1", 1_200_000, "RUB");
+    assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Paid);
+    assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Duplicate);
+    assert_eq!(status(&store, &invoice.id).await, Status::Paid);
+    let outbox = store.outbox();
+    assert_eq!(outbox.len(), 1);
+    let event = &outbox[0].0;
+    assert_eq!(event.kind, "invoice.paid");
+    assert_eq!(event.detail["id"], event.id.as_str());
+    assert_eq!(event.detail["data"]["number"], invoice.number.to_string());
+    assert_eq!(event.detail["data"]["total"], 1_200_000);
+
+    // Another payment for the paid invoice is kept for an operator and changes nothing.
+    let extra = notice(&invoice.id, "pay-2", 1_200_000, "RUB");
+    assert_eq!(callbacks.apply(&extra).await.unwrap(), Handled::Duplicate);
+    assert_eq!(store.outbox().len(), 1);
+    assert!(
+        store
+            .payments()
+            .iter()
+            .any(|((_, id), outcome)| id == "pay-2" && *outcome == "unapplied")
+    );
+}
+
+#[tokio::test]
+async fn a_kopeck_short_or_another_currency_never_pays() {
+    for (amount, currency) in [(1_199_999, "RUB"), (1_200_000, "USD")] {
+        let (store, callbacks, invoice) = setup().await;
+        let n = notice(&invoice.id, "pay-x", amount, currency);
+        assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Mismatch);
+        assert_eq!(status(&store, &invoice.id).await, Status::NeedsReview);
+        assert!(store.outbox().is_empty());
+        // The notice is kept; a retry of it changes nothing.
+        assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Duplicate);
+        assert_eq!(store.payments().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn unknown_invoices_and_uncaptured_payments_change_nothing() {
+    let (store, callbacks, invoice) = setup().await;
+    assert_eq!(
+        callbacks.apply(&notice("nope", "p", 1_200_000, "RUB")).await.unwrap(),
+        Handled::UnknownInvoice
+    );
+    let mut pending = notice(&invoice.id, "p", 1_200_000, "RUB");
+    pending.succeeded = false;
+    assert_eq!(callbacks.apply(&pending).await.unwrap(), Handled::Ignored);
+    assert_eq!(status(&store, &invoice.id).await, Status::Issued);
+    assert!(store.payments().is_empty());
+}
+
+#[tokio::test]
+async fn robokassa_names_the_invoice_by_number() {
+    let (store, callbacks, invoice) = setup().await;
+    let mut n = notice("", "InvId-1", 1_200_000, "RUB");
+    n.invoice = InvoiceRef::Number {
+        year: invoice.number.year,
+        seq: invoice.number.seq,
+    };
+    assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Paid);
+    assert_eq!(status(&store, &invoice.id).await, Status::Paid);
+    n.invoice = InvoiceRef::Number { year: 2026, seq: 999 };
+    n.payment_id = "InvId-2".into();
+    assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::UnknownInvoice);
+}
+
+#[tokio::test]
+async fn a_forged_callback_is_refused_and_changes_nothing() {
+    let (store, callbacks, invoice) = setup().await;
+    let sandbox = Sandbox::new(b"right-secret".to_vec(), 300);
+    let body =
+        serde_json::json!({"invoice_id": invoice.id, "payment_id": "p1", "amount": 1_200_000, "currency": "RUB"})
+            .to_string();
+    let now = 1_790_000_000;
+    let call = |secret: &[u8]| {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "sandbox-signature",
+            HeaderValue::from_str(&sign(secret, now, body.as_bytes())).unwrap(),
+        );
+        headers
+    };
+    let raw = |headers| RawCallback {
+        method: &Method::POST,
+        headers,
+        query: "",
+        body: body.as_bytes(),
+        source_ip: None,
+        now,
+    };
+    let forged = call(b"wrong-secret");
+    assert_eq!(
+        callbacks.handle(&sandbox, &raw(&forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(status(&store, &invoice.id).await, Status::Issued);
+    let good = call(b"right-secret");
+    let answer = callbacks.handle(&sandbox, &raw(&good)).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    );
+    assert_eq!(status(&store, &invoice.id).await, Status::Paid);
+}
+
+/// A bus that refuses everything, like EventBridge unreachable.
+struct DownBus;
+impl EventBus for DownBus {
+    async fn publish(&self, _: &[OutboxEvent]) -> Result<Vec<bool>, StoreError> {
+        Err(StoreError("connection refused".into()))
+    }
+}
+
+#[tokio::test]
+async fn the_publisher_sends_each_event_once_even_after_a_failure() {
+    let (store, callbacks, invoice) = setup().await;
+    callbacks
+        .apply(&notice(&invoice.id, "pay-1", 1_200_000, "RUB"))
+        .await
+        .unwrap();
+    let clock = common::at("2026-11-27T12:00:01Z");
+    assert!(
+        autobill::outbox::publish_pending(&store, &DownBus, &clock)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.outbox().iter().filter(|(_, sent)| !sent).count(), 1);
+    assert_eq!(
+        autobill::outbox::publish_pending(&store, &store, &clock).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        autobill::outbox::publish_pending(&store, &store, &clock).await.unwrap(),
+        0
+    );
+    assert_eq!(store.published().len(), 1);
+}
