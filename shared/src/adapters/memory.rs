@@ -66,11 +66,10 @@ impl MemoryStore {
 
     fn record(&self, payment: &PaymentNotice, outcome: &'static str) -> bool {
         let key = (payment.provider.to_owned(), payment.payment_id.clone());
-        self.with(|s| {
-            if s.payments.contains_key(&key) {
-                false
-            } else {
-                s.payments.insert(key, outcome);
+        self.with(|s| match s.payments.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(outcome);
                 true
             }
         })

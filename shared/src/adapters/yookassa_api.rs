@@ -2,7 +2,11 @@
 //! `GET {base}/v3/payments/{id}` with Basic auth `shopId:secretKey`.
 
 use crate::ports::{PaymentLookup, StoreError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::time::Duration;
+
+/// Everything but RFC 3986's unreserved characters is escaped in the path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 #[derive(Clone)]
 pub struct YooKassaApi {
@@ -40,8 +44,7 @@ impl YooKassaApi {
 
 impl PaymentLookup for YooKassaApi {
     async fn fetch(&self, payment_id: &str) -> Result<Vec<u8>, StoreError> {
-        let id: String =
-            percent_encoding::utf8_percent_encode(payment_id, percent_encoding::NON_ALPHANUMERIC).collect();
+        let id: String = utf8_percent_encode(payment_id, SEGMENT).collect();
         let res = self
             .http
             .get(format!("{}/v3/payments/{id}", self.base_url))

@@ -3,14 +3,13 @@
 //! so (`Content-Type: application/json`). Point only the Pay (and Confirm) notifications here,
 //! never Check: a Check request carries the same fields before any money moves.
 
-use super::decimal::{decimal_amount, parse_form, scalar_text, to_kopecks};
+use super::decimal::{parse_form, raw_text, to_kopecks};
 use super::{Answer, Handled, InvoiceRef, PaymentNotice, Provider, RawCallback, Rejection, Verified};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
-use serde_json::{Map, Value};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,7 +42,8 @@ fn malformed(why: &str) -> Rejection {
 /// The notification's fields, from either body format.
 enum Fields {
     Form(BTreeMap<String, String>),
-    Json(Map<String, Value>),
+    /// Raw JSON values: amounts keep the exact text they were sent with.
+    Json(BTreeMap<String, Box<serde_json::value::RawValue>>),
 }
 
 impl Fields {
@@ -51,7 +51,7 @@ impl Fields {
     fn text(&self, key: &str) -> Option<String> {
         let value = match self {
             Fields::Form(f) => f.get(key).cloned(),
-            Fields::Json(j) => j.get(key).and_then(scalar_text),
+            Fields::Json(j) => j.get(key).and_then(|v| raw_text(v)),
         };
         value.filter(|v| !v.is_empty())
     }
@@ -59,7 +59,7 @@ impl Fields {
     fn amount(&self) -> Option<crate::domain::Kopecks> {
         match self {
             Fields::Form(f) => f.get("Amount").and_then(|a| to_kopecks(a)),
-            Fields::Json(j) => j.get("Amount").and_then(decimal_amount),
+            Fields::Json(j) => j.get("Amount").and_then(|v| raw_text(v)).and_then(|a| to_kopecks(&a)),
         }
     }
 }
@@ -95,8 +95,8 @@ impl Provider for CloudPayments {
 
         let fields = if is_json(callback) {
             match serde_json::from_slice(callback.body) {
-                Ok(Value::Object(map)) => Fields::Json(map),
-                _ => return Err(malformed("body is not a JSON object")),
+                Ok(map) => Fields::Json(map),
+                Err(_) => return Err(malformed("body is not a JSON object")),
             }
         } else {
             let body = std::str::from_utf8(callback.body).map_err(|_| malformed("body is not UTF-8"))?;

@@ -46,12 +46,14 @@ pub(crate) fn minor_units(value: &Value) -> Option<Kopecks> {
     }
 }
 
-/// A decimal amount given as a string or a JSON number (its textual form, parsed exactly).
-pub(crate) fn decimal_amount(value: &Value) -> Option<Kopecks> {
-    match value {
-        Value::String(s) => to_kopecks(s),
-        Value::Number(n) => to_kopecks(&n.to_string()),
-        _ => None,
+/// The text of a raw JSON scalar exactly as sent: strings unquoted, numbers and booleans as
+/// written (no float ever sees an amount), `null`, objects and arrays as `None`.
+pub(crate) fn raw_text(raw: &serde_json::value::RawValue) -> Option<String> {
+    let text = raw.get().trim();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(text).ok(),
+        b'{' | b'[' | b'n' => None,
+        _ => Some(text.to_owned()),
     }
 }
 
@@ -155,19 +157,19 @@ mod tests {
 
     #[test]
     fn json_amount_shapes_are_exact() {
-        assert_eq!(decimal_amount(&json!("1200.00")), Some(Kopecks(120_000)));
-        assert_eq!(decimal_amount(&json!(1200)), Some(Kopecks(120_000)));
-        assert_eq!(decimal_amount(&json!(1200.5)), Some(Kopecks(120_050)));
-        assert_eq!(decimal_amount(&json!(0.1)), Some(Kopecks(10)));
-        assert_eq!(decimal_amount(&json!(19.99)), Some(Kopecks(1_999)));
-        // Parsed from JSON text, as the adapters do.
-        let v: Value = serde_json::from_str(r#"{"a":1200.50,"b":1e3,"c":1.005,"d":-5}"#).unwrap();
-        assert_eq!(decimal_amount(&v["a"]), Some(Kopecks(120_050)));
-        assert_eq!(decimal_amount(&v["b"]), Some(Kopecks(100_000)));
-        assert_eq!(decimal_amount(&v["c"]), None);
-        assert_eq!(decimal_amount(&v["d"]), None);
-        assert_eq!(decimal_amount(&json!(null)), None);
-        assert_eq!(decimal_amount(&json!(true)), None);
+        // Raw JSON text, as the adapters read it: the exact digits, never a float.
+        let raw: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> = serde_json::from_str(
+            r#"{"a":1200.50,"b":"1200.00","c":1.005,"d":-5,"e":12345678901234567.89,"f":null,"g":[1],"h":1e3}"#,
+        )
+        .unwrap();
+        let amount = |k: &str| raw_text(&raw[k]).and_then(|t| to_kopecks(&t));
+        assert_eq!(amount("a"), Some(Kopecks(120_050)));
+        assert_eq!(amount("b"), Some(Kopecks(120_000)));
+        assert_eq!(amount("c"), None);
+        assert_eq!(amount("d"), None);
+        // 17 significant digits: an f64 would have rounded this.
+        assert_eq!(amount("e"), Some(Kopecks(1_234_567_890_123_456_789)));
+        assert_eq!((amount("f"), amount("g"), amount("h")), (None, None, None));
 
         assert_eq!(minor_units(&json!(120_000)), Some(Kopecks(120_000)));
         assert_eq!(minor_units(&json!("120000")), Some(Kopecks(120_000)));
