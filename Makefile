@@ -15,9 +15,9 @@ lint:
 fmt:
 	cargo fmt --all
 
-# Benchmarks (criterion): PDF render time and size. Not part of `make test`.
+# Benchmarks (criterion): PDF render time and size, callback verification. Not part of `make test`.
 bench:
-	CARGO_TARGET_DIR=$${CARGO_TARGET_DIR:-/var/tmp/autobill-target} cargo bench -p autobill --bench render
+	CARGO_TARGET_DIR=$${CARGO_TARGET_DIR:-/var/tmp/autobill-target} cargo bench -p autobill
 
 # Lambda artefacts for `sam deploy` (needs `pip install cargo-lambda`).
 package:
