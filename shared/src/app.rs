@@ -71,10 +71,19 @@ pub fn providers_from_env(number_prefix: &str) -> Result<HashMap<&'static str, B
     let mut providers: HashMap<&'static str, Box<dyn Provider>> = HashMap::new();
     let mut add = |p: Box<dyn Provider>| providers.insert(p.name(), p);
     if let Some(secret) = var("AUTOBILL_SANDBOX_SECRET") {
+        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            tracing::warn!("the sandbox payment provider is enabled: anyone with its secret can mark invoices paid");
+        }
         add(Box::new(Sandbox::new(secret.into_bytes(), 300)));
     }
     if let Some(secret) = var("AUTOBILL_STRIPE_WEBHOOK_SECRET") {
         add(Box::new(Stripe::new(secret, 300)));
+    }
+    if var("AUTOBILL_YOOKASSA_SHOP_ID").is_some() != var("AUTOBILL_YOOKASSA_SECRET_KEY").is_some() {
+        return Err(invalid(
+            "AUTOBILL_YOOKASSA_SECRET_KEY",
+            "set both YooKassa shop id and secret key, or neither",
+        ));
     }
     if var("AUTOBILL_YOOKASSA_SHOP_ID").is_some() {
         let yookassa = match var("AUTOBILL_YOOKASSA_IPS") {

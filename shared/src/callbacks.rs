@@ -77,7 +77,13 @@ impl<S: PaymentStore, L: PaymentLookup> Callbacks<S, L> {
             }
             Verified::Fetch { payment_id } => match self.fetch(&payment_id).await {
                 Ok(notice) => notice,
-                Err(Ok(rejection)) => return provider.reject(&rejection),
+                Err(Ok(rejection)) => {
+                    // The API's own answer is authentic: a payment we cannot use (not ours, no
+                    // invoice in its metadata) is acknowledged, not retried for a day.
+                    tracing::warn!(provider = name, payment = %payment_id, reason = %rejection, "payment not usable: ignored");
+                    crate::metrics::count("CallbackIgnored", name);
+                    return provider.answer(Handled::Ignored, None);
+                }
                 Err(Err(e)) => {
                     tracing::error!(provider = name, payment = %payment_id, error = %e, "payment lookup failed");
                     return retry_later();
@@ -140,20 +146,19 @@ impl<S: PaymentStore, L: PaymentLookup> Callbacks<S, L> {
         };
         let now = self.clock.now();
         if notice.amount != invoice.total || notice.currency != invoice.currency {
-            let recorded = self.store.record_mismatch(&invoice, notice, now).await?;
-            if recorded != Recorded::Duplicate {
-                tracing::error!(
-                    provider, payment, invoice = %invoice.id, number = %invoice.number,
-                    received = notice.amount.0, received_currency = %notice.currency,
-                    expected = invoice.total.0, expected_currency = %invoice.currency,
-                    "payment does not match its invoice: not paid, sent to review"
-                );
-                crate::metrics::count("PaymentMismatch", provider);
-            }
-            return Ok(if recorded == Recorded::Duplicate {
-                Handled::Duplicate
-            } else {
-                Handled::Mismatch
+            return Ok(match self.store.record_mismatch(&invoice, notice, now).await? {
+                Recorded::Applied => {
+                    tracing::error!(
+                        provider, payment, invoice = %invoice.id, number = %invoice.number,
+                        received = notice.amount.0, received_currency = %notice.currency,
+                        expected = invoice.total.0, expected_currency = %invoice.currency,
+                        "payment does not match its invoice: not paid, sent to review"
+                    );
+                    crate::metrics::count("PaymentMismatch", provider);
+                    Handled::Mismatch
+                }
+                Recorded::Duplicate => Handled::Duplicate,
+                Recorded::Unapplied => self.unapplied(notice, &invoice),
             });
         }
         match self
@@ -166,14 +171,18 @@ impl<S: PaymentStore, L: PaymentLookup> Callbacks<S, L> {
                 Ok(Handled::Paid)
             }
             Recorded::Duplicate => Ok(Handled::Duplicate),
-            Recorded::Unapplied => {
-                tracing::error!(
-                    provider, payment, invoice = %invoice.id, status = %invoice.status,
-                    "payment for an invoice that cannot take it (already paid, void or under review): kept for an operator"
-                );
-                crate::metrics::count("PaymentUnapplied", provider);
-                Ok(Handled::Duplicate)
-            }
+            Recorded::Unapplied => Ok(self.unapplied(notice, &invoice)),
         }
+    }
+
+    /// The payment is on file but its invoice cannot take it (already paid, void, under
+    /// review): an operator decides. The provider is told we have it, so it stops retrying.
+    fn unapplied(&self, notice: &PaymentNotice, invoice: &Invoice) -> Handled {
+        tracing::error!(
+            provider = notice.provider, payment = %notice.payment_id, invoice = %invoice.id, status = %invoice.status,
+            "payment for an invoice that cannot take it: kept for an operator"
+        );
+        crate::metrics::count("PaymentUnapplied", notice.provider);
+        Handled::Duplicate
     }
 }

@@ -210,3 +210,61 @@ async fn the_publisher_sends_each_event_once_even_after_a_failure() {
     );
     assert_eq!(store.published().len(), 1);
 }
+
+fn stream_batch() -> aws_lambda_events::event::dynamodb::Event {
+    let image = |id: &str| {
+        serde_json::json!({
+            "pk": {"S": format!("OUTBOX#{id}")}, "sk": {"S": "OUTBOX"}, "event_id": {"S": id},
+            "type": {"S": "invoice.paid"}, "created_at": {"S": "2026-11-27T12:00:00+00:00"},
+            "detail": {"S": format!("{{\"id\":\"{id}\",\"type\":\"invoice.paid\"}}")},
+        })
+    };
+    let record = |name: &str, id: &str, seq: &str| {
+        serde_json::json!({
+            "eventID": seq, "eventName": name, "eventSource": "aws:dynamodb", "awsRegion": "eu-central-1",
+            "dynamodb": {"Keys": {"pk": {"S": format!("OUTBOX#{id}")}, "sk": {"S": "OUTBOX"}},
+                         "NewImage": image(id), "SequenceNumber": seq, "SizeBytes": 256, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        })
+    };
+    serde_json::from_value(serde_json::json!({"Records": [
+        record("INSERT", "evt_1", "100"),
+        record("MODIFY", "evt_1", "101"),
+        record("INSERT", "evt_2", "102"),
+    ]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_stream_trigger_publishes_new_outbox_items_and_reports_the_first_failure() {
+    let store = MemoryStore::default();
+    let clock = common::at("2026-11-27T12:00:01Z");
+    let ok = autobill::outbox::publish_stream_batch(&store, &store, &clock, stream_batch()).await;
+    assert!(ok.batch_item_failures.is_empty());
+    let published: Vec<String> = store.published().into_iter().map(|e| e.id).collect();
+    assert_eq!(published, ["evt_1", "evt_2"]);
+
+    let down = autobill::outbox::publish_stream_batch(&store, &DownBus, &clock, stream_batch()).await;
+    let failed: Vec<_> = down
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, [Some("100".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_mismatch_after_the_invoice_is_paid_is_kept_but_changes_nothing() {
+    let (store, callbacks, invoice) = setup().await;
+    assert_eq!(
+        callbacks
+            .apply(&notice(&invoice.id, "pay-1", 1_200_000, "RUB"))
+            .await
+            .unwrap(),
+        Handled::Paid
+    );
+    let late = notice(&invoice.id, "pay-2", 1_000, "RUB");
+    assert_eq!(callbacks.apply(&late).await.unwrap(), Handled::Duplicate);
+    assert_eq!(callbacks.apply(&late).await.unwrap(), Handled::Duplicate);
+    assert_eq!(status(&store, &invoice.id).await, Status::Paid);
+    assert_eq!(store.payments().len(), 2);
+}

@@ -245,6 +245,21 @@ impl DynamoStore {
             .build())
     }
 
+    /// A payment transaction cancelled by a conflict (the same delivery arriving twice at once):
+    /// if the other one recorded the payment, this one is a duplicate; otherwise retry later.
+    async fn settle_conflict(&self, payment: &PaymentNotice, codes: &[String]) -> Result<Recorded, StoreError> {
+        match self
+            .get_item(payment_pk(payment.provider, &payment.payment_id), "PAYMENT")
+            .await?
+        {
+            Some(_) => Ok(Recorded::Duplicate),
+            None => Err(StoreError(format!(
+                "payment {} not recorded: {codes:?}",
+                payment.payment_id
+            ))),
+        }
+    }
+
     fn put_new(&self, item: Item, extra_condition: Option<(&str, i64)>) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = match extra_condition {
@@ -395,10 +410,7 @@ impl PaymentStore for DynamoStore {
                 // The invoice moved on meanwhile (paid by another payment, voided): keep the money on file.
                 Some(Recorded::Unapplied) => self.record_unapplied(payment, &invoice.id, event.at).await,
                 Some(outcome) => Ok(outcome),
-                None => Err(StoreError(format!(
-                    "payment {} not recorded: {codes:?}",
-                    payment.payment_id
-                ))),
+                None => self.settle_conflict(payment, &codes).await,
             },
         }
     }
@@ -435,10 +447,7 @@ impl PaymentStore for DynamoStore {
             Some(codes) => match payment_outcome(&codes) {
                 Some(Recorded::Unapplied) => self.record_unapplied(payment, &invoice.id, at).await,
                 Some(outcome) => Ok(outcome),
-                None => Err(StoreError(format!(
-                    "payment {} not recorded: {codes:?}",
-                    payment.payment_id
-                ))),
+                None => self.settle_conflict(payment, &codes).await,
             },
         }
     }

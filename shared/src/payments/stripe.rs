@@ -130,6 +130,11 @@ fn notice(event: &Value) -> Result<Option<PaymentNotice>, Rejection> {
         .and_then(|d| d.get("object"))
         .filter(|o| o.is_object());
     let object = object.ok_or_else(|| malformed("no data.object"))?;
+    // A payment made outside autobill (no invoice of ours in its metadata) is not ours to act
+    // on; refusing it would only make Stripe retry it for days.
+    if invoice_id(object).is_err() {
+        return Ok(None);
+    }
     let notice = if kind == "checkout.session.completed" {
         // The payment intent's id, so that this and `payment_intent.succeeded` dedupe together.
         let payment_intent = match object.get("payment_intent") {
@@ -372,7 +377,11 @@ mod tests {
         };
         malformed(b"not json");
         malformed(b"\xff\xfe");
-        malformed(br#"{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":1,"currency":"rub"}}}"#);
+        // A payment made outside autobill (no invoice of ours in its metadata) is acknowledged
+        // and ignored, not refused: refusing it would make Stripe retry it for days.
+        let foreign = br#"{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":1,"currency":"rub"}}}"#;
+        let r = verify_with(&headers(&header_for(SECRET, T, foreign)), foreign, T);
+        assert!(matches!(r, Ok(Verified::Ignored(_))), "{r:?}");
         malformed(br#"{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":1.5,"currency":"rub","metadata":{"invoice_id":"x"}}}}"#);
         malformed(br#"{"type":"checkout.session.completed","data":{}}"#);
     }
