@@ -6,7 +6,6 @@ mod common;
 
 use autobill::adapters::{DynamoStore, S3Documents};
 use autobill::domain::order::issue;
-use autobill::domain::{Order, OrderInput};
 use autobill::ports::{DocumentStore, IdempotencyClaim, InsertError, InvoiceIssuer, InvoiceReader};
 use autobill::service::Invoices;
 use std::sync::Arc;
@@ -27,27 +26,12 @@ async fn adapters() -> (DynamoStore, S3Documents) {
     )
 }
 
-fn order() -> Order {
-    let input: OrderInput = [
-        ("plan", "start"),
-        ("company", "ООО «Ромашка»"),
-        ("inn", "7736207543"),
-        ("kpp", "770401001"),
-        ("address", "Москва"),
-        ("email", "buh@romashka.example"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    Order::validate(&input, &common::billing("").plans).unwrap()
-}
-
 #[tokio::test]
 async fn an_invoice_round_trips_through_dynamodb() {
     let (store, _) = adapters().await;
     let billing = common::billing(&common::unique("RT"));
     let invoice = issue(
-        &order(),
+        &common::order(),
         &billing.seller,
         common::unique("id-"),
         1,
@@ -81,7 +65,7 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
         invoice_id: id.into(),
         expires_at,
     };
-    let first = issue(&order(), &billing.seller, common::unique("id-"), 1, now).unwrap();
+    let first = issue(&common::order(), &billing.seller, common::unique("id-"), 1, now).unwrap();
     store
         .insert_issued(&first, Some(&claim(&first.id, now.timestamp() + 60)))
         .await
@@ -92,7 +76,7 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
     );
 
     // The key is claimed: the whole transaction fails, the counter does not move.
-    let second = issue(&order(), &billing.seller, common::unique("id-"), 2, now).unwrap();
+    let second = issue(&common::order(), &billing.seller, common::unique("id-"), 2, now).unwrap();
     assert!(matches!(
         store
             .insert_issued(&second, Some(&claim(&second.id, now.timestamp() + 60)))
@@ -103,7 +87,7 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
 
     // After expiry (checked in code, TTL deletion lags) the key may be claimed again.
     let later = now + chrono::Duration::seconds(120);
-    let third = issue(&order(), &billing.seller, common::unique("id-"), 2, later).unwrap();
+    let third = issue(&common::order(), &billing.seller, common::unique("id-"), 2, later).unwrap();
     store
         .insert_issued(&third, Some(&claim(&third.id, later.timestamp() + 60)))
         .await
@@ -158,7 +142,7 @@ async fn numbering_is_gapless_under_concurrency() {
         let (service, permits) = (service.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.unwrap();
-            service.create(&order(), None).await.map(|i| i.invoice)
+            service.create(&common::order(), None).await.map(|i| i.invoice)
         });
     }
     let mut seqs = Vec::new();
@@ -188,7 +172,7 @@ mod payments {
         let (store, _) = adapters().await;
         let billing = common::billing(&common::unique("PAY"));
         let invoice = issue(
-            &order(),
+            &common::order(),
             &billing.seller,
             common::unique("id-"),
             1,

@@ -4,7 +4,7 @@ mod common;
 
 use autobill::adapters::memory::MemoryStore;
 use autobill::callbacks::Callbacks;
-use autobill::domain::{Kopecks, Order, OrderInput, Status};
+use autobill::domain::{Kopecks, Status};
 use autobill::payments::sandbox::{Sandbox, sign};
 use autobill::payments::{Handled, InvoiceRef, PaymentNotice, RawCallback};
 use autobill::ports::{EventBus, InvoiceReader, OutboxEvent, PaymentLookup, StoreError};
@@ -20,21 +20,6 @@ impl PaymentLookup for NoLookup {
     }
 }
 
-fn order() -> Order {
-    let input: OrderInput = [
-        ("plan", "start"),
-        ("company", "ООО «Ромашка»"),
-        ("inn", "7736207543"),
-        ("kpp", "770401001"),
-        ("address", "Москва"),
-        ("email", "buh@romashka.example"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    Order::validate(&input, &common::billing("").plans).unwrap()
-}
-
 async fn setup() -> (MemoryStore, Callbacks<MemoryStore, NoLookup>, autobill::domain::Invoice) {
     let store = MemoryStore::default();
     let clock = Arc::new(common::at("2026-11-27T12:00:00Z"));
@@ -44,7 +29,7 @@ async fn setup() -> (MemoryStore, Callbacks<MemoryStore, NoLookup>, autobill::do
         billing: Arc::new(common::billing("")),
         clock: clock.clone(),
     };
-    let invoice = invoices.create(&order(), None).await.unwrap().invoice;
+    let invoice = invoices.create(&common::order(), None).await.unwrap().invoice;
     let callbacks = Callbacks {
         store: store.clone(),
         lookup: None,
