@@ -16,6 +16,10 @@ export AUTOBILL_LINK_SECRET="${AUTOBILL_LINK_SECRET:-local-link-secret-not-for-p
 # The sandbox payment provider's secret (signs the local pay button's callbacks and the tests').
 export AUTOBILL_SANDBOX_SECRET="${AUTOBILL_SANDBOX_SECRET:-local-sandbox-secret-not-for-production}"
 export AUTOBILL_EVENT_BUS="${AUTOBILL_EVENT_BUS:-autobill-local-events}"
+export AUTOBILL_SES_CONFIGURATION_SET="${AUTOBILL_SES_CONFIGURATION_SET:-autobill-local-mail}"
+export AUTOBILL_SENDER_EMAIL="${AUTOBILL_SENDER_EMAIL:-billing@example.com}"
+# Paid invoices still unfulfilled after this long are re-driven by the sweeper (AWS: 600).
+export AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS="${AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS:-30}"
 export RUST_LOG="${RUST_LOG:-info}"
 
 # ensure_venv: the project-local venv with the pinned local AWS (moto) and test tools.

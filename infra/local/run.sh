@@ -10,7 +10,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$AWS_PORT"
 export AUTOBILL_TABLE="${AUTOBILL_TABLE:-autobill-local}"
 export AUTOBILL_BUCKET="${AUTOBILL_BUCKET:-autobill-local-documents}"
 export AUTOBILL_PUBLIC_URL="${AUTOBILL_PUBLIC_URL:-http://127.0.0.1:$AUTOBILL_PORT}"
-SENDER="${AUTOBILL_SENDER_EMAIL:-billing@example.com}"
+SENDER="$AUTOBILL_SENDER_EMAIL"
 
 ensure_venv
 echo "==> building the local runner"
@@ -31,7 +31,7 @@ trap cleanup EXIT INT TERM HUP
 echo "==> starting the local AWS on $AWS_ENDPOINT_URL (log: .local/moto.log)"
 start_moto "$AWS_PORT" "$ROOT/.local/moto.log"
 "$PY" "$ROOT/infra/local/stack.py" create --endpoint "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
-  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --sender "$SENDER" --event-bus "$AUTOBILL_EVENT_BUS"
+  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --sender "$SENDER" --event-bus "$AUTOBILL_EVENT_BUS" --configuration-set "$AUTOBILL_SES_CONFIGURATION_SET"
 
 echo "==> autobill on $AUTOBILL_PUBLIC_URL  (order form: $AUTOBILL_PUBLIC_URL/ , Ctrl-C stops)"
 "$CARGO_TARGET_DIR/debug/autobill-local" &

@@ -4,7 +4,7 @@
     stack.py wait   --endpoint http://127.0.0.1:4566 [--timeout 30]
     stack.py create --endpoint http://127.0.0.1:4566 --region eu-central-1 \
                     --table NAME --bucket NAME [--event-bus NAME] [--sender EMAIL] \
-                    [--template PATH]
+                    [--configuration-set NAME] [--template PATH]
 
 `create` reads the template, finds the data resources by type and creates them in the local AWS
 (moto's server) with the template's own properties:
@@ -13,12 +13,16 @@
 - AWS::S3::Bucket        -> create_bucket (+ public access block, encryption, versioning,
                             ownership controls)
 - AWS::SES::EmailIdentity -> sesv2 create_email_identity
+- AWS::SES::ConfigurationSet -> sesv2 create_configuration_set (named by --configuration-set,
+                            default autobill-local-mail; the template's name needs the stack
+                            name; moto accepts but does not apply its options)
 - AWS::Events::EventBus  -> events create_event_bus (named by --event-bus, default
                             autobill-local-events; the template's name needs the stack name)
 
 Serverless resources (functions, the HTTP API) are not created: the local runner hosts the
 functions itself. Neither are the outbox's stream mapping and dead-letter queue (the local process
-drives the publisher itself), nor any rule or target on the event bus (moto answers PutEvents with
+drives the publisher itself), the fulfil function's rule, schedule and dead-letter queue, nor any
+rule or target on the event bus (moto answers PutEvents with
 HTTP 500 when a matching rule has a Lambda target). Bucket policies are not applied either: moto
 does not enforce them, and the local endpoint is plain HTTP, which the template's deny-non-TLS
 policy would forbid on AWS.
@@ -46,6 +50,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 DEFAULT_EVENT_BUS = "autobill-local-events"
+DEFAULT_CONFIGURATION_SET = "autobill-local-mail"
+# The AWS::SES::ConfigurationSet properties that CreateConfigurationSet takes in the same shape.
+CONFIGURATION_SET_OPTIONS = ("DeliveryOptions", "ReputationOptions", "SendingOptions", "SuppressionOptions", "TrackingOptions")
 PSEUDO_PARAMETERS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
@@ -301,6 +308,23 @@ def create_email_identity(session, endpoint: str, identity: str) -> None:
     print(f"sender {identity}: {state}")
 
 
+def create_configuration_set(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
+    ses = session.client("sesv2", endpoint_url=endpoint)
+    try:
+        ses.get_configuration_set(ConfigurationSetName=name)
+        state = "exists"
+    except ses.exceptions.NotFoundException:
+        try:
+            ses.create_configuration_set(ConfigurationSetName=name, **props)
+            state = "created"
+        except ClientError as e:
+            # Lost a race with another run (moto names the error ConfigurationSetAlreadyExistsException).
+            if error_code(e) not in ("AlreadyExistsException", "ConfigurationSetAlreadyExistsException"):
+                raise
+            state = "exists"
+    print(f"mail   {name}: {state}")
+
+
 def create_event_bus(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
     events = session.client("events", endpoint_url=endpoint)
     try:
@@ -321,9 +345,15 @@ def create(args: argparse.Namespace) -> int:
     buckets = resources_of_type(template, "AWS::S3::Bucket")
     identities = resources_of_type(template, "AWS::SES::EmailIdentity")
     buses = resources_of_type(template, "AWS::Events::EventBus")
+    configuration_sets = resources_of_type(template, "AWS::SES::ConfigurationSet")
     table_names = named("table", list(tables), args.table)
     bucket_names = named("bucket", list(buckets), args.bucket)
     bus_names = named("event-bus", list(buses), args.event_bus or ([DEFAULT_EVENT_BUS] if buses else []))
+    configuration_set_names = named(
+        "configuration-set",
+        list(configuration_sets),
+        args.configuration_set or ([DEFAULT_CONFIGURATION_SET] if configuration_sets else []),
+    )
 
     overrides = {"SenderEmail": args.sender} if args.sender else {}
     params = parameter_values(template, args.region, overrides)
@@ -336,6 +366,10 @@ def create(args: argparse.Namespace) -> int:
     for logical_id, props in identities.items():
         identity = args.sender if args.sender else resolve(props["EmailIdentity"], params)
         create_email_identity(session, args.endpoint, identity)
+    for logical_id, props in configuration_sets.items():
+        # Name comes from the command line; the options are the template's.
+        options = resolve(pick(props, *CONFIGURATION_SET_OPTIONS), params)
+        create_configuration_set(session, args.endpoint, configuration_set_names[logical_id], options)
     for logical_id, props in buses.items():
         # Only the properties that mean something locally; Name comes from the command line.
         create_event_bus(session, args.endpoint, bus_names[logical_id], resolve(pick(props, "Description", "Tags"), params))
@@ -364,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     default_endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 
-    p = commands.add_parser("create", help="create the template's table, bucket, SES identity and event bus in the local AWS")
+    p = commands.add_parser(
+        "create", help="create the template's table, bucket, SES identity and configuration set, and event bus in the local AWS"
+    )
     p.add_argument("--endpoint", default=default_endpoint)
     p.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1")
     p.add_argument("--table", action="append", required=True, metavar="[LOGICAL_ID=]NAME")
@@ -376,6 +412,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"local name of the template's event bus (default: {DEFAULT_EVENT_BUS})",
     )
     p.add_argument("--sender", help="sender address (default: the template's SenderEmail default)")
+    p.add_argument(
+        "--configuration-set",
+        action="append",
+        metavar="[LOGICAL_ID=]NAME",
+        help=f"local name of the template's SES configuration set (default: {DEFAULT_CONFIGURATION_SET})",
+    )
     p.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     p.set_defaults(run=create)
 

@@ -18,7 +18,7 @@ cleanup() { if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wa
 trap cleanup EXIT INT TERM HUP
 start_moto "$AWS_PORT" "$ROOT/.local/moto-test.log"
 "$PY" "$ROOT/infra/local/stack.py" create --endpoint "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
-  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --event-bus "$AUTOBILL_EVENT_BUS"
+  --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --event-bus "$AUTOBILL_EVENT_BUS" --configuration-set "$AUTOBILL_SES_CONFIGURATION_SET"
 
 echo "==> cargo test (unit, adapters against the local AWS)"
 cargo test --workspace --quiet

@@ -160,3 +160,33 @@ pub async fn outbox_parts() -> Result<(DynamoStore, EventBridgeBus), ConfigError
         EventBridgeBus::new(crate::aws::eventbridge(&sdk), bus),
     ))
 }
+
+pub type AwsFulfil = crate::fulfil::Fulfil<DynamoStore, S3Documents, crate::adapters::SesMailer>;
+
+/// Fulfilment: the table, the bucket, SES from `AUTOBILL_SENDER_EMAIL` (with
+/// `AUTOBILL_SES_CONFIGURATION_SET` when set).
+pub async fn fulfil_service() -> Result<AwsFulfil, ConfigError> {
+    let billing = Arc::new(BillingConfig::from_env()?);
+    let settings = Settings::from_env()?;
+    let from = var("AUTOBILL_SENDER_EMAIL").ok_or(ConfigError::Missing("AUTOBILL_SENDER_EMAIL"))?;
+    let sdk = crate::aws::sdk_config().await;
+    Ok(crate::fulfil::Fulfil {
+        store: DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table),
+        documents: S3Documents::new(crate::aws::s3(&sdk), &settings.bucket),
+        mailer: crate::adapters::SesMailer::new(crate::aws::sesv2(&sdk), &from, var("AUTOBILL_SES_CONFIGURATION_SET")),
+        billing,
+        clock: Arc::new(SystemClock),
+        from,
+    })
+}
+
+/// How long a paid invoice may stay unfulfilled before the sweeper re-drives it.
+pub fn sweep_after() -> Result<std::time::Duration, ConfigError> {
+    match var("AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS") {
+        None => Ok(std::time::Duration::from_secs(600)),
+        Some(v) => v
+            .parse()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| invalid("AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS", "whole seconds")),
+    }
+}

@@ -36,6 +36,11 @@ pub enum InsertError {
 
 pub trait InvoiceReader: Send + Sync {
     fn get_invoice(&self, id: &str) -> impl Future<Output = Result<Option<Invoice>, StoreError>> + Send;
+
+    /// Where the invoice's act is stored, once fulfilment made it.
+    fn act_key(&self, _id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 pub trait InvoiceIssuer: InvoiceReader {
@@ -148,4 +153,91 @@ pub trait OutboxStore: Send + Sync {
 pub trait EventBus: Send + Sync {
     /// Publishes up to 10 events; returns, per event, whether the bus accepted it.
     fn publish(&self, events: &[OutboxEvent]) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
+}
+
+/// How far fulfilment of a paid invoice got; each step is recorded on the invoice when done,
+/// so a retry resumes where the last attempt failed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fulfilment {
+    pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The extension decided for this invoice (decided once, then reused by every retry).
+    pub extension: Option<crate::domain::subscription::Extension>,
+    pub act_key: Option<String>,
+    pub subscription_applied: bool,
+    pub email_message_id: Option<String>,
+    pub fulfilled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The outcome of claiming the closing e-mail of an invoice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// Ours to send now; `token` identifies this attempt.
+    Claimed { token: String },
+    /// Sent before: this SES message id.
+    Sent { message_id: String },
+    /// Another attempt is sending it right now.
+    Busy,
+}
+
+pub trait FulfilStore: InvoiceReader {
+    fn fulfilment(&self, invoice_id: &str) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
+
+    /// The account's current period for a plan, if it ever had one.
+    fn subscription(
+        &self,
+        account: &str,
+        plan: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::subscription::Period>, StoreError>> + Send;
+
+    /// Records the extension decided for the invoice, unless one is recorded already; returns
+    /// the one that stands.
+    fn decide_extension(
+        &self,
+        invoice_id: &str,
+        extension: &crate::domain::subscription::Extension,
+    ) -> impl Future<Output = Result<crate::domain::subscription::Extension, StoreError>> + Send;
+
+    fn record_act(&self, invoice_id: &str, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// In one transaction: apply the extension to the account's subscription (once per invoice,
+    /// and only from the end it was computed from), mark it applied on the invoice, and put
+    /// the `subscription.activated` event in the outbox. `Ok(false)`: already applied.
+    fn apply_extension(
+        &self,
+        invoice: &Invoice,
+        extension: &crate::domain::subscription::Extension,
+        event: &OutboxEvent,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn claim_email(
+        &self,
+        invoice_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<EmailClaim, StoreError>> + Send;
+    fn email_sent(
+        &self,
+        invoice_id: &str,
+        token: &str,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Releases a failed attempt's claim so that a retry can send.
+    fn email_failed(&self, invoice_id: &str, token: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn mark_fulfilled(
+        &self,
+        invoice_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Paid invoices not fulfilled, paid at or before `cutoff`.
+    fn unfulfilled(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+/// Sending a ready MIME message.
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    fn send_raw(&self, to: &str, mime: Vec<u8>) -> impl Future<Output = Result<String, StoreError>> + Send;
 }

@@ -1,8 +1,10 @@
 //! Sample data for tests, benchmarks and examples: a demo seller, a plan, a buyer, and
-//! the invoices the PDF benchmark and tests draw. Never used by the functions themselves.
+//! the invoices and acts the PDF benchmark and tests draw. Never used by the functions themselves.
 
 use crate::domain::order::{Order, SellerProfile, issue};
 use crate::domain::{Buyer, Catalogue, Invoice, Kopecks, Line, Plan, Seller, VatCategory, VatRate, VatTable};
+use crate::render::ActDetails;
+use chrono::NaiveDate;
 
 pub fn catalogue() -> Catalogue {
     Catalogue(vec![Plan {
@@ -91,4 +93,15 @@ pub fn invoice_3_lines() -> Invoice {
         VatRate::Percent(22),
     );
     inv
+}
+
+/// The act for a sample invoice paid on 28.11.2026: a month of service from that day.
+pub fn act(inv: &Invoice) -> ActDetails {
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("valid sample");
+    ActDetails {
+        number: inv.number.to_string(),
+        date: day(11, 28),
+        period_start: day(11, 28),
+        period_end: day(12, 27),
+    }
 }

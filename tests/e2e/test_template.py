@@ -77,10 +77,16 @@ def endpoint():
 def local(endpoint):
     """Runs `stack.py create` once against the throwaway local AWS; its names and output."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"table": f"autobill-test-{suffix}", "bucket": f"autobill-test-{suffix}", "event_bus": f"autobill-test-{suffix}-events"}
+    names = {
+        "table": f"autobill-test-{suffix}",
+        "bucket": f"autobill-test-{suffix}",
+        "event_bus": f"autobill-test-{suffix}-events",
+        "configuration_set": f"autobill-test-{suffix}-mail",
+    }
     args = (
         "create", "--endpoint", endpoint, "--region", REGION,
         "--table", names["table"], "--bucket", names["bucket"], "--event-bus", names["event_bus"],
+        "--configuration-set", names["configuration_set"],
     )  # fmt: skip
     first = run_stack(*args)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -228,6 +234,111 @@ def test_outbox_stream_retries_are_bounded_and_filtered(template):
     assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_EVENT_BUS"] == {"Ref": "EventBus"}
 
 
+def resources(statement: dict) -> list:
+    return statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+
+
+def sub_text(value) -> str:
+    """The text of a `Fn::Sub` (a plain string as itself); '' for any other intrinsic."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+    return ""
+
+
+def test_fulfil_runs_on_paid_invoices_from_the_project_bus(template):
+    fulfil = template["Resources"]["FulfilFunction"]
+    assert fulfil["Metadata"]["BuildProperties"]["Binary"] == "fulfil"
+    props = fulfil["Properties"]
+    rules = {name: e["Properties"] for name, e in (props.get("Events") or {}).items() if e.get("Type") == "EventBridgeRule"}
+    assert len(rules) == 1, rules
+    (rule_id, rule), = rules.items()
+
+    # Exactly the outbox's invoice.paid events, on the bus the outbox publishes to.
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["Pattern"] == {"source": ["autobill"], "detail-type": ["invoice.paid"]}
+
+    # Delivery failures are retried for a bounded time, then parked in a queue of the template.
+    retry = rule["RetryPolicy"]
+    assert 0 <= retry["MaximumRetryAttempts"] <= 185
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+    dead_letters = rule["DeadLetterConfig"]
+    if dead_letters.get("Type") != "SQS":
+        # SAM adds the queue policy only for a queue it creates (Type): a queue given by Arn
+        # needs its own policy letting this rule (SAM names it FunctionId + EventId) send.
+        queue = dead_letters["Arn"]["Fn::GetAtt"][0]
+        assert dead_letters["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+        rule_arn = {"Fn::GetAtt": [f"FulfilFunction{rule_id}", "Arn"]}
+        granted = [
+            st
+            for policy in stack.resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+            if {"Ref": queue} in policy["Queues"]
+            for st in policy["PolicyDocument"]["Statement"]
+        ]
+        assert any(
+            st["Effect"] == "Allow"
+            and st["Principal"] == {"Service": "events.amazonaws.com"}
+            and "sqs:SendMessage" in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+            and st["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+            for st in granted
+        ), f"no queue policy lets {rule_arn} send to {queue}"
+
+
+def test_fulfil_sweeps_what_the_events_missed(template):
+    props = template["Resources"]["FulfilFunction"]["Properties"]
+    sweeps = [e["Properties"] for e in (props.get("Events") or {}).values() if e.get("Type") == "ScheduleV2"]
+    assert len(sweeps) == 1, sweeps
+    assert re.fullmatch(r"rate\(\d+ (minute|minutes|hour|hours)\)", sweeps[0]["ScheduleExpression"])
+    # A missed sweep is simply the next one: no retries piling up behind it.
+    assert sweeps[0]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    assert int(props["Environment"]["Variables"]["AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS"]) > 0
+
+
+def test_mail_permissions_are_scoped_to_the_sender_and_configuration_set(template):
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+    assert template["Resources"]["SesConfigurationSet"]["Type"] == "AWS::SES::ConfigurationSet"
+    identity = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmail}"
+    configuration_set = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SesConfigurationSet}"
+
+    senders = set()
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        for statement in statements(props):
+            if not any(action.startswith("ses:") for action in statement["Action"]):
+                continue
+            senders.add(logical_id)
+            assert statement["Effect"] == "Allow", logical_id
+            assert "NotResource" not in statement, logical_id
+            texts = [sub_text(r) for r in resources(statement)]
+            assert not any("*" in text for text in texts), f"{logical_id}: wildcard SES resource {texts}"
+            assert set(texts) <= {identity, configuration_set}, f"{logical_id}: SES on {texts}"
+            # Sending through a configuration set is authorised on the set as well as the identity.
+            if {"ses:SendEmail", "ses:SendRawEmail"} & set(statement["Action"]):
+                assert set(texts) == {identity, configuration_set}, logical_id
+    assert "FulfilFunction" in senders
+    fulfil = {a for st in statements(template["Resources"]["FulfilFunction"]["Properties"]) for a in st["Action"]}
+    assert {"ses:SendEmail", "ses:SendRawEmail"} <= fulfil
+
+
+def test_fulfil_permissions_have_no_wildcard_resources(template):
+    for statement in statements(template["Resources"]["FulfilFunction"]["Properties"]):
+        for resource in resources(statement):
+            text = sub_text(resource)
+            # Object keys under a prefix (`.../acts/*`) are fine; a bare or service-wide `*` is not.
+            assert text != "*" and not text.endswith(":*"), statement
+            if "*" in text:
+                assert re.fullmatch(r"\$\{DocumentsBucket\.Arn\}/[a-z-]+/\*", text), text
+
+
+def test_get_invoice_serves_the_act(template):
+    props = template["Resources"]["GetInvoiceFunction"]["Properties"]
+    assert ("GET", "/invoices/{id}/act") in http_routes(props)
+    assert any(
+        "s3:GetObject" in st["Action"] and {"Fn::Sub": "${DocumentsBucket.Arn}/acts/*"} in resources(st) for st in statements(props)
+    ), "GetInvoiceFunction cannot read acts"
+
+
 def test_functions_reading_pdfs_can_tell_a_missing_one(template):
     """The local AWS does not enforce IAM: check here that every function that reads documents
     may also list the bucket, without which S3 answers 403, not 404, for a missing PDF."""
@@ -300,12 +411,25 @@ def test_sender_identity_exists(template, local, endpoint, session):
     assert f"sender {sender}: created" in local["stdout"]
 
 
+def test_configuration_set_exists(template, local, endpoint, session):
+    declared = only(template, "AWS::SES::ConfigurationSet")
+    ses = session.client("sesv2", endpoint_url=endpoint)
+    created = ses.get_configuration_set(ConfigurationSetName=local["configuration_set"])
+    assert created["ConfigurationSetName"] == local["configuration_set"]
+    # With the template's options (moto stores them but reports SendingOptions wrongly: not checked).
+    for option in ("ReputationOptions", "SuppressionOptions"):
+        if option in declared:
+            assert created[option] == declared[option], option
+    assert f"mail   {local['configuration_set']}: created" in local["stdout"]
+
+
 def test_create_twice_succeeds(local):
     again = run_stack(*local["args"])
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"table  {local['table']}: exists" in again.stdout
     assert f"bucket {local['bucket']}: exists" in again.stdout
     assert f"events {local['event_bus']}: exists" in again.stdout
+    assert f"mail   {local['configuration_set']}: exists" in again.stdout
 
 
 def test_event_bus_exists(template, local, endpoint, session):
@@ -324,3 +448,12 @@ def test_create_without_event_bus_uses_the_default(local, endpoint, session):
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"events {stack.DEFAULT_EVENT_BUS}: " in again.stdout
     session.client("events", endpoint_url=endpoint).describe_event_bus(Name=stack.DEFAULT_EVENT_BUS)
+
+
+def test_create_without_configuration_set_uses_the_default(local, endpoint, session):
+    """`create` as run.sh and test.sh call it, without --configuration-set, still works."""
+    args = [a for a in local["args"] if a not in ("--configuration-set", local["configuration_set"])]
+    again = run_stack(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"mail   {stack.DEFAULT_CONFIGURATION_SET}: " in again.stdout
+    session.client("sesv2", endpoint_url=endpoint).get_configuration_set(ConfigurationSetName=stack.DEFAULT_CONFIGURATION_SET)

@@ -2,8 +2,11 @@
 //! publisher on a timer, against the local AWS that `AWS_ENDPOINT_URL` points at. Production
 //! code paths, local endpoint.
 
+mod mailbox;
+
+use autobill::app::AwsFulfil;
 use autobill::http::sandbox::{SandboxPay, sandbox_pay_router};
-use autobill::ports::SystemClock;
+use autobill::ports::{OutboxStore, SystemClock};
 use axum::response::Html;
 use axum::routing::get;
 use std::net::SocketAddr;
@@ -16,15 +19,47 @@ async fn order_form() -> Html<String> {
     Html(include_str!("../order-form.html").replace("{{idempotency_key}}", &token))
 }
 
-/// What EventBridge's stream trigger does in AWS: publish new outbox events, here every 250 ms.
-async fn outbox_loop() -> Result<(), Box<dyn std::error::Error>> {
+/// What the table's stream and the bus's rules do in AWS: publish new outbox events (every
+/// 250 ms here) and deliver `invoice.paid` to fulfilment, as the `fulfil` rule would.
+async fn outbox_loop(fulfil: Arc<AwsFulfil>) -> Result<(), Box<dyn std::error::Error>> {
     let (store, bus) = autobill::app::outbox_parts().await?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = autobill::outbox::publish_pending(&store, &bus, &SystemClock).await {
-            tracing::warn!(error = %e, "outbox publishing failed; will retry");
+        let published = async {
+            let pending = store.pending(100).await?;
+            let sent = autobill::outbox::publish(&store, &bus, &SystemClock, &pending).await?;
+            Ok::<_, autobill::ports::StoreError>(pending.into_iter().filter(move |e| sent.contains(&e.id)))
+        };
+        let events = match published.await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox publishing failed; will retry");
+                continue;
+            }
+        };
+        for event in events.filter(|e| e.kind == "invoice.paid") {
+            let Some(invoice_id) = event.detail["data"]["invoice_id"].as_str().map(str::to_owned) else {
+                continue;
+            };
+            let fulfil = fulfil.clone();
+            tokio::spawn(async move {
+                if let Err(e) = fulfil.fulfil(&invoice_id).await {
+                    tracing::warn!(invoice = %invoice_id, error = %e, "fulfilment failed; the sweeper will retry");
+                }
+            });
+        }
+    }
+}
+
+/// The scheduled sweeper (every 10 minutes in AWS), here every 2 seconds.
+async fn sweep_loop(fulfil: Arc<AwsFulfil>, after: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(e) = fulfil.sweep(after).await {
+            tracing::warn!(error = %e, "fulfilment sweep failed");
         }
     }
 }
@@ -45,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(autobill::http::create_invoice_router(invoices.clone()))
         .merge(autobill::http::get_invoice_router(invoices.clone()))
         .merge(autobill::http::callbacks::callback_router(callbacks.clone()))
+        .merge(mailbox::router())
         .route("/", get(order_form));
     if let Ok(secret) = std::env::var("AUTOBILL_SANDBOX_SECRET") {
         let sandbox = SandboxPay {
@@ -56,8 +92,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
+    let fulfil = Arc::new(autobill::app::fulfil_service().await?);
+    let sweeper = tokio::spawn(sweep_loop(fulfil.clone(), autobill::app::sweep_after()?));
     let publisher = tokio::spawn(async {
-        if let Err(e) = outbox_loop().await {
+        if let Err(e) = outbox_loop(fulfil).await {
             tracing::error!(error = %e, "the outbox publisher could not start");
         }
     });
@@ -72,5 +110,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     publisher.abort();
+    sweeper.abort();
     Ok(())
 }

@@ -276,6 +276,13 @@ impl DynamoStore {
 }
 
 impl InvoiceReader for DynamoStore {
+    async fn act_key(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_item(invoice_pk(id), "INVOICE")
+            .await?
+            .and_then(|item| optional_string(&item, "act_key")))
+    }
+
     async fn get_invoice(&self, id: &str) -> Result<Option<Invoice>, StoreError> {
         match self.get_item(invoice_pk(id), "INVOICE").await? {
             None => Ok(None),
@@ -348,6 +355,22 @@ impl InvoiceIssuer for DynamoStore {
     }
 }
 
+/// An outbox item: pending (in the sparse gsi2) until the publisher marks it sent.
+fn outbox_item(event: &OutboxEvent) -> Item {
+    let at = event.at.to_rfc3339();
+    HashMap::from([
+        ("pk".into(), s(outbox_pk(&event.id))),
+        ("sk".into(), s("OUTBOX")),
+        ("entity".into(), s("outbox")),
+        ("event_id".into(), s(&event.id)),
+        ("type".into(), s(&event.kind)),
+        ("created_at".into(), s(&at)),
+        ("detail".into(), s(event.detail.to_string())),
+        ("gsi2pk".into(), s(OUTBOX_PENDING)),
+        ("gsi2sk".into(), s(format!("{at}#{}", event.id))),
+    ])
+}
+
 /// How a cancelled payment transaction is read: action 0 is always the payment record, action 1
 /// the invoice update.
 fn payment_outcome(codes: &[String]) -> Option<Recorded> {
@@ -376,17 +399,6 @@ impl PaymentStore for DynamoStore {
         event: &OutboxEvent,
     ) -> Result<Recorded, StoreError> {
         let at = event.at.to_rfc3339();
-        let outbox: Item = HashMap::from([
-            ("pk".into(), s(outbox_pk(&event.id))),
-            ("sk".into(), s("OUTBOX")),
-            ("entity".into(), s("outbox")),
-            ("event_id".into(), s(&event.id)),
-            ("type".into(), s(&event.kind)),
-            ("created_at".into(), s(&at)),
-            ("detail".into(), s(event.detail.to_string())),
-            ("gsi2pk".into(), s(OUTBOX_PENDING)),
-            ("gsi2sk".into(), s(format!("{at}#{}", event.id))),
-        ]);
         let paid = self.invoice_transition(
             invoice,
             Status::Paid,
@@ -402,7 +414,7 @@ impl PaymentStore for DynamoStore {
         let actions = vec![
             self.put_new(Self::payment_item(payment, &invoice.id, "paid", event.at), None)?,
             paid,
-            self.put_new(outbox, None)?,
+            self.put_new(outbox_item(event), None)?,
         ];
         match self.transact(actions).await? {
             None => Ok(Recorded::Applied),
@@ -522,4 +534,345 @@ pub fn outbox_event(item: &Item) -> Result<OutboxEvent, StoreError> {
             .map_err(|e| StoreError(format!("outbox created_at: {e}")))?,
         detail: serde_json::from_str(&detail).map_err(|e| StoreError(format!("outbox detail: {e}")))?,
     })
+}
+
+fn subscription_pk(account: &str, plan: &str) -> String {
+    format!("SUBSCRIPTION#{account}#{plan}")
+}
+
+fn email_pk(invoice_id: &str) -> String {
+    format!("EMAIL#{invoice_id}")
+}
+
+fn optional_string(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn optional_time(item: &Item, name: &str) -> Option<DateTime<Utc>> {
+    optional_string(item, name).and_then(|v| v.parse().ok())
+}
+
+fn date_attr(item: &Item, name: &str) -> Result<chrono::NaiveDate, StoreError> {
+    string_attr(item, name)?
+        .parse()
+        .map_err(|e| StoreError(format!("attribute {name}: {e}")))
+}
+
+impl DynamoStore {
+    async fn update_invoice(
+        &self,
+        invoice_id: &str,
+        set: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(invoice_pk(invoice_id)))
+            .key("sk", s("INVOICE"))
+            .update_expression(set)
+            .condition_expression("attribute_exists(pk)");
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
+        update.send().await.map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn applied_to_subscription(&self, invoice: &Invoice) -> Result<bool, StoreError> {
+        let item = self
+            .get_item(subscription_pk(&invoice.account, &invoice.plan), "SUBSCRIPTION")
+            .await?;
+        Ok(
+            matches!(item.as_ref().and_then(|i| i.get("applied_invoices")), Some(AttributeValue::Ss(ids)) if ids.contains(&invoice.id)),
+        )
+    }
+}
+
+impl crate::ports::FulfilStore for DynamoStore {
+    async fn fulfilment(&self, invoice_id: &str) -> Result<crate::ports::Fulfilment, StoreError> {
+        let item = self
+            .get_item(invoice_pk(invoice_id), "INVOICE")
+            .await?
+            .ok_or_else(|| StoreError(format!("invoice {invoice_id} not found")))?;
+        let extension = match item.get("extension") {
+            Some(v) => Some(serde_dynamo::from_attribute_value(v.clone()).map_err(store_err)?),
+            None => None,
+        };
+        Ok(crate::ports::Fulfilment {
+            paid_at: optional_time(&item, "paid_at"),
+            extension,
+            act_key: optional_string(&item, "act_key"),
+            subscription_applied: matches!(item.get("subscription_applied"), Some(AttributeValue::Bool(true))),
+            email_message_id: optional_string(&item, "email_message_id"),
+            fulfilled_at: optional_time(&item, "fulfilled_at"),
+        })
+    }
+
+    async fn subscription(
+        &self,
+        account: &str,
+        plan: &str,
+    ) -> Result<Option<crate::domain::subscription::Period>, StoreError> {
+        match self.get_item(subscription_pk(account, plan), "SUBSCRIPTION").await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(crate::domain::subscription::Period {
+                start: date_attr(&item, "period_start")?,
+                end: date_attr(&item, "period_end")?,
+            })),
+        }
+    }
+
+    async fn decide_extension(
+        &self,
+        invoice_id: &str,
+        extension: &crate::domain::subscription::Extension,
+    ) -> Result<crate::domain::subscription::Extension, StoreError> {
+        let value: AttributeValue = serde_dynamo::to_attribute_value(extension).map_err(store_err)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(invoice_pk(invoice_id)))
+            .key("sk", s("INVOICE"))
+            .update_expression("SET extension = :e")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(extension)")
+            .expression_attribute_values(":e", value)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(*extension),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.fulfilment(invoice_id)
+                    .await?
+                    .extension
+                    .ok_or_else(|| StoreError(format!("invoice {invoice_id} has no extension after a conflict")))
+            }
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    async fn record_act(&self, invoice_id: &str, key: &str) -> Result<(), StoreError> {
+        self.update_invoice(invoice_id, "SET act_key = :k", vec![(":k", s(key))])
+            .await
+    }
+
+    async fn apply_extension(
+        &self,
+        invoice: &Invoice,
+        extension: &crate::domain::subscription::Extension,
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError> {
+        let after = extension.after;
+        let mut subscription = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(subscription_pk(&invoice.account, &invoice.plan)))
+            .key("sk", s("SUBSCRIPTION"))
+            // Every name aliased: `plan` (and others) are DynamoDB reserved words.
+            .update_expression(
+                "SET #entity = :entity, #account = :account, #plan = :plan, #start = :start, #end = :end, \
+                 #status = :active, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, \
+                 #updated = :now ADD #applied :invoices",
+            )
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_names("#account", "account")
+            .expression_attribute_names("#plan", "plan")
+            .expression_attribute_names("#start", "period_start")
+            .expression_attribute_names("#end", "period_end")
+            .expression_attribute_names("#updated", "updated_at")
+            .expression_attribute_names("#applied", "applied_invoices")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":entity", s("subscription"))
+            .expression_attribute_values(":account", s(&invoice.account))
+            .expression_attribute_values(":plan", s(&invoice.plan))
+            .expression_attribute_values(":start", s(after.start.to_string()))
+            .expression_attribute_values(":end", s(after.end.to_string()))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":gsi1pk", s(format!("ACCOUNT#{}", invoice.account)))
+            .expression_attribute_values(":gsi1sk", s(format!("SUBSCRIPTION#{}", invoice.plan)))
+            .expression_attribute_values(":gsi2pk", s("SUBSCRIPTION#active"))
+            .expression_attribute_values(
+                ":gsi2sk",
+                s(format!("{}#{}#{}", after.end, invoice.account, invoice.plan)),
+            )
+            .expression_attribute_values(":now", s(event.at.to_rfc3339()))
+            .expression_attribute_values(":invoices", AttributeValue::Ss(vec![invoice.id.clone()]));
+        subscription = match extension.from_end {
+            // Only from the end this extension was computed from, and once per invoice.
+            Some(from) => subscription
+                .condition_expression("#end = :from AND NOT contains(#applied, :invoice)")
+                .expression_attribute_values(":from", s(from.to_string()))
+                .expression_attribute_values(":invoice", s(&invoice.id)),
+            None => subscription.condition_expression("attribute_not_exists(pk)"),
+        };
+        let flag = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(invoice_pk(&invoice.id)))
+            .key("sk", s("INVOICE"))
+            .update_expression("SET subscription_applied = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .build()
+            .map_err(store_err)?;
+        let actions = vec![
+            TransactWriteItem::builder()
+                .update(subscription.build().map_err(store_err)?)
+                .build(),
+            TransactWriteItem::builder().update(flag).build(),
+            self.put_new(outbox_item(event), None)?,
+        ];
+        let Some(codes) = self.transact(actions).await? else {
+            return Ok(true);
+        };
+        if self.applied_to_subscription(invoice).await? {
+            // Applied by an earlier attempt that failed before (or while) marking the invoice.
+            self.update_invoice(
+                &invoice.id,
+                "SET subscription_applied = :t",
+                vec![(":t", AttributeValue::Bool(true))],
+            )
+            .await?;
+            return Ok(false);
+        }
+        Err(StoreError(format!(
+            "subscription of {} changed concurrently: {codes:?}",
+            invoice.account
+        )))
+    }
+
+    async fn claim_email(&self, invoice_id: &str, now: DateTime<Utc>) -> Result<crate::ports::EmailClaim, StoreError> {
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        let token = uuid::Uuid::now_v7().to_string();
+        let item: Item = HashMap::from([
+            ("pk".into(), s(email_pk(invoice_id))),
+            ("sk".into(), s("EMAIL")),
+            ("entity".into(), s("email")),
+            ("invoice_id".into(), s(invoice_id)),
+            ("status".into(), s("sending")),
+            ("token".into(), s(&token)),
+            // A sender that died mid-way loses its claim after this.
+            ("sending_until".into(), n(now.timestamp() + 120)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR (#status = :sending AND sending_until < :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(crate::ports::EmailClaim::Claimed { token }),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                    match c.item().and_then(|old| optional_string(old, "message_id")) {
+                        Some(message_id) => Ok(crate::ports::EmailClaim::Sent { message_id }),
+                        None => Ok(crate::ports::EmailClaim::Busy),
+                    }
+                }
+                other => Err(store_err(other)),
+            },
+        }
+    }
+
+    async fn email_sent(&self, invoice_id: &str, token: &str, message_id: &str) -> Result<(), StoreError> {
+        let record = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(email_pk(invoice_id)))
+            .key("sk", s("EMAIL"))
+            .update_expression("SET #status = :sent, message_id = :id REMOVE sending_until")
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":id", s(message_id))
+            .expression_attribute_values(":token", s(token))
+            .build()
+            .map_err(store_err)?;
+        let invoice = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(invoice_pk(invoice_id)))
+            .key("sk", s("INVOICE"))
+            .update_expression("SET email_message_id = :id")
+            .expression_attribute_values(":id", s(message_id))
+            .build()
+            .map_err(store_err)?;
+        let actions = vec![
+            TransactWriteItem::builder().update(record).build(),
+            TransactWriteItem::builder().update(invoice).build(),
+        ];
+        match self.transact(actions).await? {
+            None => Ok(()),
+            Some(codes) => Err(StoreError(format!(
+                "e-mail of {invoice_id} sent as {message_id}, not recorded: {codes:?}"
+            ))),
+        }
+    }
+
+    async fn email_failed(&self, invoice_id: &str, token: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(email_pk(invoice_id)))
+            .key("sk", s("EMAIL"))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        match result {
+            Err(e)
+                if !e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(store_err(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn mark_fulfilled(&self, invoice_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update_invoice(invoice_id, "SET fulfilled_at = :at", vec![(":at", s(at.to_rfc3339()))])
+            .await
+    }
+
+    async fn unfulfilled(&self, cutoff: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :paid")
+                .filter_expression("attribute_not_exists(fulfilled_at) AND paid_at <= :cutoff")
+                .expression_attribute_values(":paid", s(format!("STATUS#{}", Status::Paid)))
+                .expression_attribute_values(":cutoff", s(cutoff.to_rfc3339()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_err)?;
+            for item in out.items() {
+                ids.push(string_attr(item, "id")?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() || ids.len() >= 500 {
+                return Ok(ids);
+            }
+        }
+    }
 }

@@ -4,9 +4,11 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
 pub mod s3;
+pub mod ses;
 pub mod yookassa_api;
 
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;
 pub use s3::S3Documents;
+pub use ses::SesMailer;
 pub use yookassa_api::YooKassaApi;

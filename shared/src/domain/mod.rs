@@ -5,6 +5,7 @@ pub mod money;
 pub mod order;
 pub mod plan;
 pub mod requisites;
+pub mod subscription;
 pub mod vat;
 pub mod words;
 

@@ -59,6 +59,11 @@ impl Links {
         format!("{base}/invoices/{id}?token={}", self.token(id))
     }
 
+    /// The act's permanent link (it exists once the invoice is paid and fulfilled).
+    pub fn act_url(&self, base: &str, id: &str) -> String {
+        format!("{base}/invoices/{id}/act?token={}", self.token(id))
+    }
+
     /// A link that never expires: it redirects to a fresh presigned download each time.
     pub fn pdf_url(&self, base: &str, id: &str) -> String {
         format!("{base}/invoices/{id}/pdf?token={}", self.token(id))

@@ -147,14 +147,21 @@ async fn get_invoice<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     };
     let base = api.links.base(&headers);
     let invoice_url = api.links.invoice_url(&base, &id);
+    let act_url = match api.service.store.act_key(&id).await {
+        Ok(key) => key.map(|_| api.links.act_url(&base, &id)),
+        Err(e) => return ApiError::unavailable("reading invoice failed", &e).respond(!json),
+    };
     if json {
         let pdf_url = match api.service.pdf_link(&invoice, api.pdf_link_ttl).await {
             Ok(u) => u,
             Err(e) => return ApiError::unavailable("presigning failed", &e).json(),
         };
-        return no_store(axum::Json(InvoiceView::new(&invoice, pdf_url, invoice_url)).into_response());
+        let mut view = InvoiceView::new(&invoice, pdf_url, invoice_url);
+        view.act_url = act_url;
+        return no_store(axum::Json(view).into_response());
     }
-    let view = InvoiceView::new(&invoice, api.links.pdf_url(&base, &id), invoice_url);
+    let mut view = InvoiceView::new(&invoice, api.links.pdf_url(&base, &id), invoice_url);
+    view.act_url = act_url;
     let sandbox = api
         .sandbox_pay
         .then(|| format!("/invoices/{id}/sandbox-pay?token={}", api.links.token(&id)));
@@ -172,6 +179,35 @@ async fn download_pdf<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
         let invoice = linked_invoice(&api, &id, &query).await?;
         api.service
             .pdf_link(&invoice, api.pdf_link_ttl)
+            .await
+            .map_err(|e| ApiError::unavailable("presigning failed", &e))
+    }
+    .await;
+    match result {
+        Ok(url) => no_store(Redirect::to(&url).into_response()),
+        Err(e) => no_store(e.respond(!accepts(&headers, "application/json"))),
+    }
+}
+
+/// The act's permanent link: redirects to a fresh presigned URL; 404 until the act exists.
+async fn download_act<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
+    State(api): State<Arc<InvoiceApi<S, D>>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let invoice = linked_invoice(&api, &id, &query).await?;
+        let key = api
+            .service
+            .store
+            .act_key(&invoice.id)
+            .await
+            .map_err(|e| ApiError::unavailable("reading invoice failed", &e))?
+            .ok_or_else(ApiError::not_found)?;
+        api.service
+            .documents
+            .presign_get(&key, api.pdf_link_ttl)
             .await
             .map_err(|e| ApiError::unavailable("presigning failed", &e))
     }
@@ -245,6 +281,7 @@ where
     Router::new()
         .route("/invoices/{id}", get(get_invoice::<S, D>))
         .route("/invoices/{id}/pdf", get(download_pdf::<S, D>))
+        .route("/invoices/{id}/act", get(download_act::<S, D>))
         .with_state(api)
 }
 

@@ -67,7 +67,7 @@ pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, sandbox_pay: Option<&
 <dt>Поставщик</dt><dd>{seller}, ИНН {seller_inn}</dd>
 <dt>Назначение платежа</dt><dd>{purpose}</dd>
 </dl>
-<p><a class="button" href="{pdf}">Скачать счёт (PDF)</a></p>
+<p><a class="button" href="{pdf}">Скачать счёт (PDF)</a>{act}</p>
 {pay}"#,
         number = escape(&view.number),
         issued = invoice.issue_date.format("%d.%m.%Y"),
@@ -83,6 +83,14 @@ pub fn invoice_page(invoice: &Invoice, view: &InvoiceView, sandbox_pay: Option<&
         seller_inn = escape(&invoice.seller.inn),
         purpose = escape(&invoice.payment_purpose()),
         pdf = escape(&view.pdf_url),
+        act = view
+            .act_url
+            .as_deref()
+            .map(|u| format!(
+                r#" <a class="button" href="{}" data-link="act">Скачать акт (PDF)</a>"#,
+                escape(u)
+            ))
+            .unwrap_or_default(),
     );
     layout(&format!("Счёт № {}", view.number), &body)
 }

@@ -24,6 +24,8 @@ pub struct InvoiceView {
     /// A presigned download link, valid for `AUTOBILL_PDF_LINK_TTL_SECONDS`.
     pub pdf_url: String,
     pub invoice_url: String,
+    /// The act («Акт оказанных услуг») once the invoice is paid and fulfilled, else null.
+    pub act_url: Option<String>,
 }
 
 impl InvoiceView {
@@ -44,6 +46,7 @@ impl InvoiceView {
             due_date: invoice.due_date.to_string(),
             pdf_url,
             invoice_url,
+            act_url: None,
         }
     }
 }

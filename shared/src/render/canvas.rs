@@ -203,6 +203,26 @@ pub(super) fn wrap(text: &str, font: Font, width: f32, max_lines: usize) -> Vec<
     lines
 }
 
+/// Like [`wrap`] of `text` followed by `tail`, but when the whole does not fit in `max_lines`, it
+/// is `text` that gets cut: `tail` (a line's service period, say) always stays legible, on lines of
+/// its own.
+pub(super) fn wrap_with_tail(text: &str, tail: &str, font: Font, width: f32, max_lines: usize) -> Vec<String> {
+    if tail.trim().is_empty() {
+        return wrap(text, font, width, max_lines);
+    }
+    let whole = format!("{text} {tail}");
+    // One line more than allowed tells whether the whole would be cut.
+    let lines = wrap(&whole, font, width, max_lines.saturating_add(1));
+    if lines.len() <= max_lines || max_lines <= 1 {
+        return wrap(&whole, font, width, max_lines);
+    }
+    // Wrapped together they never take more lines than apart, so `text` is the one being cut.
+    let tail = wrap(tail, font, width, max_lines - 1);
+    let mut lines = wrap(text, font, width, max_lines - tail.len());
+    lines.extend(tail);
+    lines
+}
+
 struct Wrapper {
     font: Font,
     width: f32,
@@ -302,6 +322,20 @@ mod tests {
         assert_eq!(wrap("", F, 100.0, 3), Vec::<String>::new());
         // Narrower than one character: one character per line, never an endless loop.
         assert_eq!(wrap("абв", F, 1.0, 5), ["а", "б", "в"]);
+    }
+
+    #[test]
+    fn the_tail_survives_cutting() {
+        let tail = "за период с 01.12.2026 по 31.12.2026";
+        let width = F.width(tail) + 1.0;
+        let lines = wrap_with_tail("Подписка", tail, F, width, 4);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.join(" "), format!("Подписка {tail}"));
+        let lines = wrap_with_tail(&"Ё".repeat(1_000), tail, F, width, 4);
+        assert_eq!(lines.len(), 4);
+        assert!(lines[2].ends_with('…'), "{lines:?}");
+        assert_eq!(lines[3], tail);
+        assert_eq!(wrap_with_tail("Ё", tail, F, 1.0, 1).len(), 1);
     }
 
     #[test]

@@ -1,172 +1,68 @@
-//! The page «Счёт на оплату» in the familiar 1C arrangement, section by section from the top.
-//! Every section takes its top edge and returns its bottom edge.
+//! What the invoice and the act pages share, in the familiar 1C look: margins, type, the title,
+//! the parties, the lines table, the totals and the amount in words. Every section takes its top
+//! edge and returns its bottom edge.
 
-use super::canvas::{Align, Canvas, Font, PAGE_HEIGHT, PAGE_WIDTH, wrap};
+use super::canvas::{Align, Canvas, Font, PAGE_HEIGHT, PAGE_WIDTH, wrap, wrap_with_tail};
 use super::pdf::RenderError;
-use super::qr;
-use crate::domain::{Invoice, Kopecks, Status, VatRate, words};
+use crate::domain::{Invoice, Kopecks, VatRate, words};
 use chrono::NaiveDate;
 
-const MARGIN: f32 = 36.0;
-const LEFT: f32 = MARGIN;
-const RIGHT: f32 = PAGE_WIDTH - MARGIN;
+pub(super) const MARGIN: f32 = 36.0;
+pub(super) const LEFT: f32 = MARGIN;
+pub(super) const RIGHT: f32 = PAGE_WIDTH - MARGIN;
 const BOTTOM: f32 = PAGE_HEIGHT - MARGIN;
 
-const SMALL: Font = Font::regular(7.0);
-const BODY: Font = Font::regular(9.0);
-const BODY_BOLD: Font = Font::bold(9.0);
+pub(super) const SMALL: Font = Font::regular(7.0);
+pub(super) const BODY: Font = Font::regular(9.0);
+pub(super) const BODY_BOLD: Font = Font::bold(9.0);
 const TABLE: Font = Font::regular(8.5);
 const TABLE_BOLD: Font = Font::bold(8.5);
-const TITLE: Font = Font::bold(14.0);
-const STAMP: Font = Font::bold(11.0);
+pub(super) const TITLE: Font = Font::bold(14.0);
 
-const THIN: f32 = 0.5;
-const THICK: f32 = 1.5;
+pub(super) const THIN: f32 = 0.5;
+pub(super) const THICK: f32 = 1.5;
 /// Inner padding of a table cell.
-const PAD: f32 = 3.0;
+pub(super) const PAD: f32 = 3.0;
 /// Height of a one-line cell.
-const ROW: f32 = 2.0 * PAD + BODY.leading();
-
-const QR_SIZE: f32 = 86.0;
-const QR_GAP: f32 = 14.0;
-/// Bank grid columns right of the names: «БИК» / «Сч. №», then the 20-digit accounts.
-const GRID_LABEL_WIDTH: f32 = 42.0;
-const GRID_VALUE_WIDTH: f32 = 130.0;
+pub(super) const ROW: f32 = 2.0 * PAD + BODY.leading();
 
 /// How a cell sets its text.
 #[derive(Clone, Copy)]
-struct CellText {
-    font: Font,
-    align: Align,
-    max_lines: usize,
+pub(super) struct CellText {
+    pub font: Font,
+    pub align: Align,
+    pub max_lines: usize,
 }
 
-const GRID_LINE: CellText = CellText {
-    font: BODY,
-    align: Align::Left,
-    max_lines: 1,
-};
-const GRID_NAME: CellText = CellText {
-    max_lines: 3,
-    ..GRID_LINE
-};
-
-type Section = fn(&mut Canvas, &Invoice, f32) -> f32;
-
-/// Sections below the bank block, each with the gap above it.
-const SECTIONS: [(f32, Section); 7] = [
-    (14.0, title),
-    (8.0, parties),
-    (10.0, lines_table),
-    (4.0, totals),
-    (6.0, amount_summary),
-    (6.0, payment_terms),
-    (24.0, signatures),
-];
-
-pub(super) fn draw(c: &mut Canvas, inv: &Invoice) -> Result<(), RenderError> {
-    let top = MARGIN;
-    let mut y = bank_block(c, inv, top).max(payment_qr(c, inv, top)?);
-    for (gap, section) in SECTIONS {
-        y = section(c, inv, y + gap);
-    }
-    if y > BOTTOM {
+/// The page is full when its content reaches past the bottom margin.
+pub(super) fn check_fits(bottom: f32) -> Result<(), RenderError> {
+    if bottom > BOTTOM {
         Err(RenderError::DoesNotFit)
     } else {
         Ok(())
     }
 }
 
-fn date(d: NaiveDate) -> String {
+pub(super) fn date(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
 }
 
 /// Draws text inside a table cell, padded and wrapped; returns the cell height it needs.
-fn cell(c: &mut Canvas, left: f32, right: f32, top: f32, text: &str, style: CellText) -> f32 {
+pub(super) fn cell(c: &mut Canvas, left: f32, right: f32, top: f32, text: &str, style: CellText) -> f32 {
     let lines = wrap(text, style.font, right - left - 2.0 * PAD, style.max_lines);
-    2.0 * PAD + c.lines(left + PAD, right - PAD, top + PAD, style.font, &lines, style.align)
+    cell_lines(c, left, right, top, &lines, style)
 }
 
-/// A small caption at the bottom of a grid cell, like «Банк получателя».
-fn caption(c: &mut Canvas, left: f32, bottom: f32, text: &str) {
-    c.text(left + PAD, bottom - PAD - SMALL.leading() + SMALL.ascent(), SMALL, text);
+/// Draws already wrapped lines inside a table cell, padded; returns the cell height they need.
+fn cell_lines(c: &mut Canvas, left: f32, right: f32, top: f32, lines: &[String], style: CellText) -> f32 {
+    2.0 * PAD + c.lines(left + PAD, right - PAD, top + PAD, style.font, lines, style.align)
 }
 
-/// The payee's bank details in the 1C grid:
-///
-/// ```text
-/// | bank name        | БИК   | bic          |
-/// | Банк получателя  | Сч. № | corr account |
-/// | ИНН …  | КПП …   | Сч. № | account      |
-/// | seller name      |       |              |
-/// | Получатель       |       |              |
-/// ```
-fn bank_block(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let s = &inv.seller;
-    let right = RIGHT - QR_SIZE - QR_GAP;
-    let values = right - GRID_VALUE_WIDTH;
-    let labels = values - GRID_LABEL_WIDTH;
-    let middle = (LEFT + labels) / 2.0;
-    let captioned = |h: f32| (h + SMALL.leading()).max(2.0 * ROW);
-
-    let bank_h = captioned(cell(c, LEFT, labels, top, &s.bank, GRID_NAME));
-    let row2 = top + bank_h;
-    let row3 = row2 + ROW;
-    let payee_h = captioned(cell(c, LEFT, labels, row3, &s.name, GRID_NAME));
-    let bottom = row3 + payee_h;
-    caption(c, LEFT, row2, "Банк получателя");
-    caption(c, LEFT, bottom, "Получатель");
-
-    let kpp = s.kpp.as_deref().unwrap_or("");
-    for (left, right, text) in [
-        (LEFT, middle, format!("ИНН {}", s.inn)),
-        (middle, labels, format!("КПП {kpp}")),
-    ] {
-        cell(c, left, right, row2, &text, GRID_LINE);
-    }
-    for (y, label, value) in [
-        (top, "БИК", &s.bic),
-        (top + ROW, "Сч. №", &s.corr_account),
-        (row2, "Сч. №", &s.account),
-    ] {
-        cell(c, labels, values, y, label, GRID_LINE);
-        cell(c, values, right, y, value, GRID_LINE);
-    }
-
-    c.frame(LEFT, top, right - LEFT, bottom - top, THIN);
-    c.vline(labels, top, bottom, THIN);
-    c.vline(values, top, bottom, THIN);
-    c.hline(labels, right, top + ROW, THIN);
-    c.hline(LEFT, right, row2, THIN);
-    c.hline(LEFT, labels, row3, THIN);
-    c.vline(middle, row2, row3, THIN);
-    bottom
-}
-
-/// The payment QR code to the right of the bank block, with its caption.
-fn payment_qr(c: &mut Canvas, inv: &Invoice, top: f32) -> Result<f32, RenderError> {
-    let left = RIGHT - QR_SIZE;
-    qr::draw(c, inv, left, top, QR_SIZE)?;
-    let caption_top = top + QR_SIZE + 3.0;
-    let baseline = caption_top + SMALL.ascent();
-    c.text_aligned(left, RIGHT, baseline, SMALL, "Оплата по QR-коду", Align::Center);
-    Ok(caption_top + SMALL.leading())
-}
-
-/// What is printed over the title for invoices that must not be paid (again).
-fn status_stamp(status: Status) -> Option<&'static str> {
-    matches!(status, Status::Paid | Status::Void).then(|| status.label_ru())
-}
-
-fn title(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let mut right = RIGHT;
-    if let Some(stamp) = status_stamp(inv.status) {
-        let stamp = stamp.to_uppercase();
-        c.text_aligned(LEFT, RIGHT, top + TITLE.ascent(), STAMP, &stamp, Align::Right);
-        right -= STAMP.width(&stamp) + 12.0;
-    }
-    let text = format!("Счёт на оплату № {} от {}", inv.number, date(inv.issue_date));
-    let bottom = top + c.paragraph(LEFT, right, top, TITLE, &text, 3) + 2.0;
+/// The document's title in large bold type, wrapped within `[LEFT, right]`, and a thick rule under
+/// it across the page. The title is `text` and then `tail` («от DD.MM.YYYY»), which stays whole.
+pub(super) fn title(c: &mut Canvas, top: f32, right: f32, [text, tail]: [&str; 2]) -> f32 {
+    let lines = wrap_with_tail(text, tail, TITLE, right - LEFT, 3);
+    let bottom = top + c.lines(LEFT, right, top, TITLE, &lines, Align::Left) + 2.0;
     c.hline(LEFT, RIGHT, bottom, THICK);
     bottom
 }
@@ -181,7 +77,9 @@ fn requisites(parts: impl IntoIterator<Item = Option<String>>) -> String {
         .join(", ")
 }
 
-fn parties(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
+/// The seller, the buyer and the basis, each after its label: `labels` name the seller's and the
+/// buyer's roles («Поставщик:», «Покупатель:»).
+pub(super) fn parties(c: &mut Canvas, inv: &Invoice, top: f32, labels: [&str; 2], basis: &str) -> f32 {
     let (s, b) = (&inv.seller, &inv.buyer);
     let seller = requisites([
         Some(s.name.clone()),
@@ -197,9 +95,9 @@ fn parties(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         Some(b.address.clone()),
     ]);
     let rows = [
-        ("Поставщик:", seller, 4),
-        ("Покупатель:", buyer, 6),
-        ("Основание:", inv.basis.clone(), 2),
+        (labels[0], seller.as_str(), 4),
+        (labels[1], buyer.as_str(), 6),
+        ("Основание:", basis, 2),
     ];
     let (label_width, gap) = (72.0, 5.0);
     let mut y = top - gap;
@@ -207,7 +105,7 @@ fn parties(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
         y += gap;
         c.text(LEFT, y + BODY.ascent(), BODY, label);
         y += c
-            .paragraph(LEFT + label_width, RIGHT, y, BODY_BOLD, &text, max_lines)
+            .paragraph(LEFT + label_width, RIGHT, y, BODY_BOLD, text, max_lines)
             .max(BODY.leading());
     }
     y
@@ -232,14 +130,16 @@ const fn column(title: &'static str, width: f32, align: Align, max_lines: usize)
     }
 }
 
+/// The name column's title is the document's own; see [`lines_table`].
 const COLUMNS: [Column; 6] = [
     column("№", 24.0, Align::Center, 1),
-    column("Наименование", 0.0, Align::Left, 4),
+    column("", 0.0, Align::Left, 4),
     column("Кол-во", 44.0, Align::Right, 2),
     column("Ед.", 38.0, Align::Center, 2),
     column("Цена", 78.0, Align::Right, 2),
     column("Сумма", 84.0, Align::Right, 2),
 ];
+const NAME: usize = 1;
 
 const HEADER: CellText = CellText {
     font: TABLE_BOLD,
@@ -262,13 +162,13 @@ fn column_edges() -> [f32; 7] {
     edges
 }
 
-/// One table row with its bottom border and column separators; returns its bottom.
-fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], header: bool) -> f32 {
+/// One table row of wrapped cells with its bottom border and column separators; returns its bottom.
+fn table_row(c: &mut Canvas, top: f32, cells: [Vec<String>; 6], header: bool) -> f32 {
     let edges = column_edges();
     let mut height: f32 = 0.0;
-    for (i, (col, text)) in COLUMNS.iter().zip(texts).enumerate() {
+    for (i, (col, lines)) in COLUMNS.iter().zip(cells).enumerate() {
         let style = if header { HEADER } else { col.text };
-        height = height.max(cell(c, edges[i], edges[i + 1], top, text, style));
+        height = height.max(cell_lines(c, edges[i], edges[i + 1], top, &lines, style));
     }
     let bottom = top + height;
     for &x in &edges[1..6] {
@@ -278,29 +178,46 @@ fn table_row(c: &mut Canvas, top: f32, texts: [&str; 6], header: bool) -> f32 {
     bottom
 }
 
-fn lines_table(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let mut y = table_row(c, top, COLUMNS.map(|col| col.title), true);
+/// The lines table: №, `name_title`, Кол-во, Ед., Цена, Сумма. Every line's name is its title
+/// followed by `name_tail` (empty for none), which stays whole when a long title is cut.
+pub(super) fn lines_table(c: &mut Canvas, inv: &Invoice, top: f32, name_title: &str, name_tail: &str) -> f32 {
+    let edges = column_edges();
+    let inner = |i: usize| edges[i + 1] - edges[i] - 2.0 * PAD;
+    let wrap_row = |texts: [&str; 6], header: bool| -> [Vec<String>; 6] {
+        std::array::from_fn(|i| {
+            let style = if header { HEADER } else { COLUMNS[i].text };
+            wrap(texts[i], style.font, inner(i), style.max_lines)
+        })
+    };
+
+    let mut header = COLUMNS.map(|col| col.title);
+    header[NAME] = name_title;
+    let mut y = table_row(c, top, wrap_row(header, true), true);
     for (n, line) in (1..).zip(&inv.lines) {
         let texts = [
             n.to_string(),
-            line.title.clone(),
+            String::new(),
             line.quantity.to_string(),
             line.unit.clone(),
             line.price.display_ru(),
             line.amount.display_ru(),
         ];
-        y = table_row(c, y, texts.each_ref().map(String::as_str), false);
+        let mut cells = wrap_row(texts.each_ref().map(String::as_str), false);
+        let style = COLUMNS[NAME].text;
+        cells[NAME] = wrap_with_tail(&line.title, name_tail, style.font, inner(NAME), style.max_lines);
+        y = table_row(c, y, cells, false);
     }
     c.frame(LEFT, top, RIGHT - LEFT, y - top, 1.0);
     y
 }
 
-/// «Итого», VAT per rate, «Всего к оплате»: labels right-aligned against the amounts column.
-fn totals(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
+/// «Итого», VAT per rate and `closing` (like «Всего к оплате:»), if any, with the total again:
+/// labels right-aligned against the amounts column.
+pub(super) fn totals(c: &mut Canvas, inv: &Invoice, top: f32, closing: Option<&str>) -> f32 {
     let total = inv.total.display_ru();
     let mut rows = vec![("Итого:".to_owned(), total.clone())];
     rows.extend(inv.vat_breakdown().into_iter().map(vat_row));
-    rows.push(("Всего к оплате:".to_owned(), total));
+    rows.extend(closing.map(|label| (label.to_owned(), total)));
 
     let widest = rows.iter().map(|(_, v)| BODY_BOLD.width(v)).fold(0.0, f32::max);
     let values = RIGHT - (widest + 2.0 * PAD).max(COLUMNS[5].width);
@@ -319,42 +236,38 @@ fn vat_row((rate, vat): (VatRate, Kopecks)) -> (String, String) {
     }
 }
 
-/// «Всего наименований N, на сумму X руб.» and the amount in words.
-fn amount_summary(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let count = format!(
-        "Всего наименований {}, на сумму {} руб.",
-        inv.lines.len(),
-        inv.total.display_ru()
-    );
+/// «{lead} N, на сумму X руб.» (`lead` like «Всего наименований») and the amount in words.
+pub(super) fn amount_summary(c: &mut Canvas, inv: &Invoice, top: f32, lead: &str) -> f32 {
+    let count = format!("{lead} {}, на сумму {} руб.", inv.lines.len(), inv.total.display_ru());
     let mut y = top + c.paragraph(LEFT, RIGHT, top, BODY, &count, 2);
     y += c.paragraph(LEFT, RIGHT, y, BODY_BOLD, &words::amount_in_words(inv.total), 3);
     y
 }
 
-fn payment_terms(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
-    let due = format!("Оплатить не позднее {}", date(inv.due_date));
-    let mut y = top + c.paragraph(LEFT, RIGHT, top, BODY_BOLD, &due, 1);
-    let purpose = format!("Назначение платежа: {}", inv.payment_purpose());
-    y += c.paragraph(LEFT, RIGHT, y + 2.0, BODY, &purpose, 4) + 6.0;
-    c.hline(LEFT, RIGHT, y, THICK);
-    y
+/// A signature line of `LINE` points from `left`, just under the baseline, with a small `caption`
+/// (like «подпись») centred under it, if any; returns the line's right end.
+pub(super) fn signature_line(c: &mut Canvas, left: f32, baseline: f32, caption: Option<&str>) -> f32 {
+    const LINE: f32 = 90.0;
+    let (right, y) = (left + LINE, baseline + 2.0);
+    c.hline(left, right, y, THIN);
+    if let Some(caption) = caption {
+        c.text_aligned(left, right, y + 1.0 + SMALL.ascent(), SMALL, caption, Align::Center);
+    }
+    right
 }
 
-/// «Руководитель ______ name» and «Бухгалтер ______ name», side by side.
-fn signatures(c: &mut Canvas, inv: &Invoice, top: f32) -> f32 {
+/// «Руководитель ______ name» within `[left, right]`, the role in bold, on the line at `top`;
+/// `caption` goes under the signature line.
+pub(super) fn signature(
+    c: &mut Canvas,
+    (left, right): (f32, f32),
+    top: f32,
+    role: &str,
+    name: &str,
+    caption: Option<&str>,
+) {
     let baseline = top + BODY_BOLD.ascent();
-    let half = (RIGHT - LEFT) / 2.0;
-    let signers = [
-        ("Руководитель", &inv.seller.director),
-        ("Бухгалтер", &inv.seller.accountant),
-    ];
-    for (i, (role, name)) in signers.into_iter().enumerate() {
-        let left = LEFT + i as f32 * half;
-        c.text(left, baseline, BODY_BOLD, role);
-        let line_start = left + BODY_BOLD.width(role) + 6.0;
-        let line_end = line_start + 90.0;
-        c.hline(line_start, line_end, baseline + 2.0, THIN);
-        c.paragraph(line_end + 6.0, left + half - 6.0, top, BODY, name, 1);
-    }
-    top + BODY_BOLD.leading()
+    c.text(left, baseline, BODY_BOLD, role);
+    let line_end = signature_line(c, left + BODY_BOLD.width(role) + 6.0, baseline, caption);
+    c.paragraph(line_end + 6.0, right, top, BODY, name, 1);
 }

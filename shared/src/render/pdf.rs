@@ -1,8 +1,10 @@
-//! The invoice as a one-page PDF: the page drawn by `layout`, fonts embedded as subsets.
+//! The documents as one-page PDFs: the invoice drawn by `invoice`, the act by `act`, fonts
+//! embedded as subsets.
 
+use super::act::{self, ActDetails};
 use super::canvas::{Canvas, PAGE_HEIGHT, PAGE_WIDTH};
 use super::font::Style;
-use super::layout;
+use super::invoice;
 use crate::domain::Invoice;
 use chrono::{Datelike, Timelike};
 use flate2::Compression;
@@ -17,7 +19,7 @@ const COMPRESSION_LEVEL: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("the invoice does not fit on one page")]
+    #[error("the document does not fit on one page")]
     DoesNotFit,
     #[error("the invoice amounts are too large to add up")]
     AmountOverflow,
@@ -30,11 +32,33 @@ pub enum RenderError {
 }
 
 /// Renders «Счёт на оплату» as a one-page A4 PDF.
-pub fn render_invoice(invoice: &Invoice) -> Result<Vec<u8>, RenderError> {
-    check_amounts(invoice)?;
+pub fn render_invoice(inv: &Invoice) -> Result<Vec<u8>, RenderError> {
+    check_amounts(inv)?;
     let mut canvas = Canvas::new();
-    layout::draw(&mut canvas, invoice)?;
-    write_document(canvas, invoice)
+    invoice::draw(&mut canvas, inv)?;
+    let at = inv.created_at;
+    let created = pdf_date(at)
+        .hour(at.hour() as u8)
+        .minute(at.minute() as u8)
+        .second(at.second() as u8)
+        .utc_offset_hour(0);
+    write_document(canvas, &format!("Счёт на оплату № {}", inv.number), created)
+}
+
+/// Renders «Акт оказанных услуг» for the services of `inv` as a one-page A4 PDF.
+pub fn render_act(inv: &Invoice, act: &ActDetails) -> Result<Vec<u8>, RenderError> {
+    check_amounts(inv)?;
+    let mut canvas = Canvas::new();
+    act::draw(&mut canvas, inv, act)?;
+    // The act is dated, not timed: its date is the whole creation date.
+    write_document(canvas, &act.title().join(" "), pdf_date(act.date))
+}
+
+/// The day of `d` as a PDF date; years a PDF cannot hold become 0000.
+fn pdf_date(d: impl Datelike) -> Date {
+    Date::new(u16::try_from(d.year()).unwrap_or(0))
+        .month(d.month() as u8)
+        .day(d.day() as u8)
 }
 
 /// The domain adds amounts without overflow checks: refuse sums that do not fit in i64 (no subset
@@ -60,7 +84,9 @@ impl Refs {
     }
 }
 
-fn write_document(canvas: Canvas, invoice: &Invoice) -> Result<Vec<u8>, RenderError> {
+/// The page and its fonts, with `title` and `created` in the document information: taken from
+/// the document, so that the same document always gives the same bytes.
+fn write_document(canvas: Canvas, title: &str, created: Date) -> Result<Vec<u8>, RenderError> {
     let (content, subsets) = canvas.finish();
     let mut refs = Refs(0);
     let [catalog, pages, page, contents, info] = [(); 5].map(|_| refs.next());
@@ -86,25 +112,11 @@ fn write_document(canvas: Canvas, invoice: &Invoice) -> Result<Vec<u8>, RenderEr
     resources.finish();
     p.finish();
 
-    write_info(&mut pdf, info, invoice);
-    Ok(pdf.finish())
-}
-
-/// Title and dates come from the invoice, so the same invoice always gives the same bytes.
-fn write_info(pdf: &mut Pdf, id: Ref, invoice: &Invoice) {
-    let title = format!("Счёт на оплату № {}", invoice.number);
-    let at = invoice.created_at;
-    let date = Date::new(u16::try_from(at.year()).unwrap_or(0))
-        .month(at.month() as u8)
-        .day(at.day() as u8)
-        .hour(at.hour() as u8)
-        .minute(at.minute() as u8)
-        .second(at.second() as u8)
-        .utc_offset_hour(0);
-    pdf.document_info(id)
-        .title(TextStr(&title))
+    pdf.document_info(info)
+        .title(TextStr(title))
         .creator(TextStr("autobill"))
-        .creation_date(date);
+        .creation_date(created);
+    Ok(pdf.finish())
 }
 
 /// zlib-compresses a stream for `FlateDecode`.
@@ -120,10 +132,14 @@ mod tests {
     use crate::domain::order::issue;
     use crate::domain::{Buyer, Kopecks, Status, VatRate};
     use crate::render::gost_qr_payload;
-    use crate::samples::{company, invoice, invoice_3_lines, order, profile, push_line};
+    use crate::samples::{act, company, invoice, invoice_3_lines, order, profile, push_line};
 
     fn render(inv: &Invoice) -> Vec<u8> {
         render_invoice(inv).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn render_act_of(inv: &Invoice) -> Vec<u8> {
+        render_act(inv, &act(inv)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn assert_pdf(pdf: &[u8]) {
@@ -212,5 +228,74 @@ mod tests {
         inv.lines[0].amount = Kopecks(i64::MAX);
         inv.lines.push(inv.lines[0].clone());
         assert!(matches!(render_invoice(&inv), Err(RenderError::AmountOverflow)));
+    }
+
+    #[test]
+    fn act_for_three_lines_renders_small_and_deterministic() {
+        let inv = invoice_3_lines();
+        let pdf = render_act_of(&inv);
+        assert_pdf(&pdf);
+        assert!(pdf.len() < 60_000, "{} bytes", pdf.len());
+        assert_eq!(render_act_of(&inv), pdf);
+        assert_ne!(render_invoice(&inv).ok(), Some(pdf));
+    }
+
+    #[test]
+    fn act_for_sole_trader_buyer_and_exempt_line() {
+        assert_pdf(&render_act_of(&sole_trader()));
+    }
+
+    #[test]
+    fn act_for_pathological_text_and_dates_renders() {
+        let inv = pathological();
+        let act = ActDetails {
+            number: format!("{}😀\u{7}", "Ж".repeat(1_000)),
+            date: chrono::NaiveDate::MAX,
+            period_start: chrono::NaiveDate::MIN,
+            period_end: chrono::NaiveDate::MAX,
+        };
+        assert_pdf(&render_act(&inv, &act).unwrap_or_else(|e| panic!("{e}")));
+        let mut inv = invoice_3_lines();
+        inv.lines.clear();
+        inv.total = Kopecks::ZERO;
+        assert_pdf(&render_act_of(&inv));
+    }
+
+    #[test]
+    fn act_overflowing_content_and_amounts_are_errors() {
+        let mut inv = invoice();
+        for _ in 0..60 {
+            push_line(&mut inv, "Строка", 1, "шт.", 100, VatRate::Percent(22));
+        }
+        assert!(matches!(render_act(&inv, &act(&inv)), Err(RenderError::DoesNotFit)));
+
+        let mut inv = invoice();
+        inv.lines[0].amount = Kopecks(i64::MAX);
+        inv.lines.push(inv.lines[0].clone());
+        assert!(matches!(render_act(&inv, &act(&inv)), Err(RenderError::AmountOverflow)));
+    }
+
+    /// Writes the sample acts for a look: `AUTOBILL_ACT_DIR=/tmp cargo test -p autobill write_sample_acts`.
+    #[test]
+    fn write_sample_acts() {
+        let Some(dir) = std::env::var_os("AUTOBILL_ACT_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        for (name, inv) in [
+            ("act", invoice_3_lines()),
+            ("act_sole_trader", sole_trader()),
+            ("act_pathological", pathological()),
+        ] {
+            std::fs::write(dir.join(format!("{name}.pdf")), render_act_of(&inv)).unwrap();
+        }
+        let inv = pathological();
+        let act = ActDetails {
+            number: format!("{}😀\u{7}", "Ж".repeat(1_000)),
+            date: chrono::NaiveDate::MAX,
+            period_start: chrono::NaiveDate::MIN,
+            period_end: chrono::NaiveDate::MAX,
+        };
+        std::fs::write(dir.join("act_extreme.pdf"), render_act(&inv, &act).unwrap()).unwrap();
     }
 }

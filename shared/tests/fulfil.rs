@@ -1,0 +1,223 @@
+//! Fulfilment against the local AWS (moto): DynamoDB, S3 and SES through the real SDK.
+//! `make test` starts moto and sets AWS_ENDPOINT_URL, AUTOBILL_TABLE and AUTOBILL_BUCKET.
+
+mod common;
+
+use autobill::adapters::{DynamoStore, S3Documents, SesMailer};
+use autobill::callbacks::Callbacks;
+use autobill::domain::Kopecks;
+use autobill::domain::subscription::Period;
+use autobill::fulfil::{Fulfil, Outcome};
+use autobill::payments::{Handled, InvoiceRef, PaymentNotice};
+use autobill::ports::{DocumentStore, FulfilStore, InvoiceReader, OutboxStore, PaymentLookup, StoreError};
+use autobill::service::Invoices;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct NoLookup;
+impl PaymentLookup for NoLookup {
+    async fn fetch(&self, _: &str) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError("not configured".into()))
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with `make test`"))
+}
+
+struct World {
+    store: DynamoStore,
+    documents: S3Documents,
+    ses: aws_sdk_sesv2::Client,
+    clock: Arc<common::FixedClock>,
+}
+
+async fn world(now: &str) -> World {
+    let sdk = autobill::aws::sdk_config().await;
+    World {
+        store: DynamoStore::new(autobill::aws::dynamodb(&sdk), env("AUTOBILL_TABLE")),
+        documents: S3Documents::new(autobill::aws::s3(&sdk), env("AUTOBILL_BUCKET")),
+        ses: autobill::aws::sesv2(&sdk),
+        clock: Arc::new(common::at(now)),
+    }
+}
+
+impl World {
+    fn fulfil(&self, sender: &str) -> Fulfil<DynamoStore, S3Documents, SesMailer> {
+        Fulfil {
+            store: self.store.clone(),
+            documents: self.documents.clone(),
+            mailer: SesMailer::new(self.ses.clone(), sender, None),
+            billing: Arc::new(common::billing("")),
+            clock: self.clock.clone(),
+            from: sender.to_owned(),
+        }
+    }
+
+    /// An invoice for `account`, paid through the callback service.
+    async fn paid_invoice(&self, account: &str, email: &str) -> autobill::domain::Invoice {
+        let mut order = common::order();
+        order.account = account.to_owned();
+        order.buyer.email = email.to_owned();
+        let invoices = Invoices {
+            store: self.store.clone(),
+            documents: self.documents.clone(),
+            billing: Arc::new(common::billing("")),
+            clock: self.clock.clone(),
+        };
+        let invoice = invoices.create(&order, None).await.unwrap().invoice;
+        let callbacks = Callbacks::<_, NoLookup> {
+            store: self.store.clone(),
+            lookup: None,
+            number_prefix: String::new(),
+            clock: self.clock.clone(),
+        };
+        let notice = PaymentNotice {
+            provider: "sandbox",
+            payment_id: common::unique("pay-"),
+            invoice: InvoiceRef::Id(invoice.id.clone()),
+            amount: Kopecks(invoice.total.0),
+            currency: "RUB".into(),
+            succeeded: true,
+        };
+        assert_eq!(callbacks.apply(&notice).await.unwrap(), Handled::Paid);
+        invoice
+    }
+}
+
+/// Messages the local SES accepted for `to`.
+async fn mails_to(to: &str) -> Vec<String> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", env("AWS_ENDPOINT_URL")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+        .filter(|raw| raw.contains(to))
+        .collect()
+}
+
+fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_payment_delivered_three_times_fulfils_once() {
+    let w = world("2026-11-27T10:00:00Z").await;
+    let (account, email) = (common::unique("acc-"), format!("{}@buyer.example", common::unique("b")));
+    let invoice = w.paid_invoice(&account, &email).await;
+    let fulfil = w.fulfil("billing@example.com");
+
+    // Two deliveries at once, then a third.
+    let (a, b) = tokio::join!(fulfil.fulfil(&invoice.id), fulfil.fulfil(&invoice.id));
+    let third = fulfil.fulfil(&invoice.id).await.unwrap();
+    let outcomes = [a, b];
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Ok(Outcome::Fulfilled))),
+        "{outcomes:?}"
+    );
+    // The loser of the race may be told to retry (the e-mail was being sent) — never a second send.
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(_) | Err(autobill::fulfil::FulfilError::Busy))),
+        "{outcomes:?}"
+    );
+    assert!(matches!(third, Outcome::AlreadyFulfilled | Outcome::Fulfilled));
+
+    let mails = mails_to(&email).await;
+    assert_eq!(mails.len(), 1, "exactly one e-mail");
+    assert!(mails[0].contains("application/pdf"));
+    let state = w.store.fulfilment(&invoice.id).await.unwrap();
+    assert!(state.fulfilled_at.is_some() && state.subscription_applied && state.email_message_id.is_some());
+    let act = state.act_key.unwrap();
+    assert_eq!(act, format!("acts/2026/11/{}.pdf", invoice.number));
+    assert!(w.documents.exists(&act).await.unwrap());
+    assert_eq!(w.store.act_key(&invoice.id).await.unwrap(), Some(act));
+    // One extension: a month from the payment day.
+    assert_eq!(
+        w.store.subscription(&account, "start").await.unwrap(),
+        Some(Period {
+            start: d("2026-11-27"),
+            end: d("2026-12-27")
+        })
+    );
+    let activated: Vec<_> = w
+        .store
+        .pending(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "subscription.activated" && e.detail["data"]["account"] == account.as_str())
+        .collect();
+    assert_eq!(activated.len(), 1);
+    assert_eq!(activated[0].detail["data"]["period_end"], "2026-12-27");
+}
+
+#[tokio::test]
+async fn a_renewal_paid_early_extends_from_the_old_end() {
+    let w = world("2026-11-27T10:00:00Z").await;
+    let (account, email) = (common::unique("acc-"), format!("{}@buyer.example", common::unique("b")));
+    let fulfil = w.fulfil("billing@example.com");
+    let first = w.paid_invoice(&account, &email).await;
+    fulfil.fulfil(&first.id).await.unwrap();
+    // Paid again five days later, while the first month still runs.
+    let w2 = World {
+        clock: Arc::new(common::at("2026-12-02T10:00:00Z")),
+        ..world("2026-12-02T10:00:00Z").await
+    };
+    let second = w2.paid_invoice(&account, &email).await;
+    w2.fulfil("billing@example.com").fulfil(&second.id).await.unwrap();
+    assert_eq!(
+        w.store.subscription(&account, "start").await.unwrap(),
+        Some(Period {
+            start: d("2026-11-27"),
+            end: d("2027-01-27")
+        })
+    );
+}
+
+#[tokio::test]
+async fn ses_refusing_the_sender_leaves_it_incomplete_until_the_sweeper_completes_it() {
+    let w = world("2026-11-27T10:00:00Z").await;
+    let (account, email) = (common::unique("acc-"), format!("{}@buyer.example", common::unique("b")));
+    let sender = format!("{}@seller.example", common::unique("unverified-"));
+    let invoice = w.paid_invoice(&account, &email).await;
+    let fulfil = w.fulfil(&sender);
+
+    assert!(
+        fulfil.fulfil(&invoice.id).await.is_err(),
+        "an unverified sender is refused by SES"
+    );
+    let state = w.store.fulfilment(&invoice.id).await.unwrap();
+    assert!(state.fulfilled_at.is_none() && state.email_message_id.is_none());
+    assert!(mails_to(&email).await.is_empty());
+    // A retry before the sender is verified changes nothing and sends nothing.
+    assert!(fulfil.fulfil(&invoice.id).await.is_err());
+    assert!(mails_to(&email).await.is_empty());
+
+    w.ses
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    fulfil.sweep(Duration::ZERO).await.unwrap();
+    let state = w.store.fulfilment(&invoice.id).await.unwrap();
+    assert!(state.fulfilled_at.is_some(), "the sweeper completed it");
+    assert_eq!(mails_to(&email).await.len(), 1);
+    // The subscription was extended once, not once per attempt.
+    assert_eq!(
+        w.store.subscription(&account, "start").await.unwrap(),
+        Some(Period {
+            start: d("2026-11-27"),
+            end: d("2026-12-27")
+        })
+    );
+}
