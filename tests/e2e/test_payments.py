@@ -47,10 +47,11 @@ def sandbox_body(inv, payment_id=None, amount=None, currency="RUB") -> dict:
             "amount": inv["total"] if amount is None else amount, "currency": currency}
 
 
-def events_for(published, invoice_id: str, wait: float = 5.0) -> list[dict]:
+def events_for(published, invoice_id: str, wait: float = 5.0, kind: str = "invoice.paid") -> list[dict]:
     deadline = time.monotonic() + wait
     while True:
-        found = [e for e in published() if e["detail"]["data"]["invoice_id"] == invoice_id]
+        found = [e for e in published()
+                 if e["detail-type"] == kind and e["detail"]["data"]["invoice_id"] == invoice_id]
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
@@ -110,7 +111,8 @@ def test_one_callback_delivered_1000_times_pays_once(app, aws, stack_names, publ
     assert status(inv) == "paid"
     items = aws["dynamodb"].scan(TableName=stack_names["table"], ConsistentRead=True)["Items"]
     payments = [i for i in items if i["pk"]["S"].startswith("PAYMENT#") and i["invoice_id"]["S"] == inv["id"]]
-    outbox = [i for i in items if i["pk"]["S"].startswith("OUTBOX#") and inv["id"] in i["detail"]["S"]]
+    outbox = [i for i in items if i["pk"]["S"].startswith("OUTBOX#") and i["type"]["S"] == "invoice.paid"
+              and inv["id"] in i["detail"]["S"]]
     assert len(payments) == 1 and len(outbox) == 1
     events = events_for(published, inv["id"])
     time.sleep(1.0)  # give a second publication (there must be none) the chance to arrive

@@ -204,8 +204,8 @@ pub(super) fn wrap(text: &str, font: Font, width: f32, max_lines: usize) -> Vec<
 }
 
 /// Like [`wrap`] of `text` followed by `tail`, but when the whole does not fit in `max_lines`, it
-/// is `text` that gets cut: `tail` (a line's service period, say) always stays legible, on lines of
-/// its own.
+/// is `text` that gets cut, and `tail` (a service period, a date) follows whole on lines of its
+/// own. Only a single allowed line may cut the tail too.
 pub(super) fn wrap_with_tail(text: &str, tail: &str, font: Font, width: f32, max_lines: usize) -> Vec<String> {
     if tail.trim().is_empty() {
         return wrap(text, font, width, max_lines);

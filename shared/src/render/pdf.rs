@@ -274,28 +274,4 @@ mod tests {
         inv.lines.push(inv.lines[0].clone());
         assert!(matches!(render_act(&inv, &act(&inv)), Err(RenderError::AmountOverflow)));
     }
-
-    /// Writes the sample acts for a look: `AUTOBILL_ACT_DIR=/tmp cargo test -p autobill write_sample_acts`.
-    #[test]
-    fn write_sample_acts() {
-        let Some(dir) = std::env::var_os("AUTOBILL_ACT_DIR") else {
-            return;
-        };
-        let dir = std::path::PathBuf::from(dir);
-        for (name, inv) in [
-            ("act", invoice_3_lines()),
-            ("act_sole_trader", sole_trader()),
-            ("act_pathological", pathological()),
-        ] {
-            std::fs::write(dir.join(format!("{name}.pdf")), render_act_of(&inv)).unwrap();
-        }
-        let inv = pathological();
-        let act = ActDetails {
-            number: format!("{}😀\u{7}", "Ж".repeat(1_000)),
-            date: chrono::NaiveDate::MAX,
-            period_start: chrono::NaiveDate::MIN,
-            period_end: chrono::NaiveDate::MAX,
-        };
-        std::fs::write(dir.join("act_extreme.pdf"), render_act(&inv, &act).unwrap()).unwrap();
-    }
 }
