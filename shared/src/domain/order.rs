@@ -275,7 +275,7 @@ pub fn issue(
         ),
     };
     let line = Line {
-        title: format!("Подписка на сервис, тариф «{}», период {period}", plan.title),
+        title: format!("Подписка на сервис, тариф «{}», {period}", plan.title),
         quantity: order.quantity,
         unit: "усл.".into(),
         price: plan.price,
