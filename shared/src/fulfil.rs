@@ -6,7 +6,7 @@ use crate::config::BillingConfig;
 use crate::domain::subscription::{Extension, extend};
 use crate::domain::{Invoice, Status};
 use crate::mail::ClosingMail;
-use crate::ports::{Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, OutboxEvent, StoreError};
+use crate::ports::{Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, OutboxEvent, StoreError};
 use crate::render::{ActDetails, RenderError, render_act, render_invoice};
 use serde_json::json;
 use std::sync::Arc;
@@ -20,6 +20,8 @@ pub enum FulfilError {
     UnknownPlan(String),
     #[error("another attempt is sending the e-mail right now")]
     Busy,
+    #[error("the subscription was extended by another invoice meanwhile; deciding again on retry")]
+    SubscriptionMoved,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -124,9 +126,12 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
 
         // 3. The subscription, once per invoice, announced through the outbox.
         if !state.subscription_applied {
-            self.store
-                .apply_extension(&invoice, &extension, &subscription_event(&invoice, &extension, now))
-                .await?;
+            let event = subscription_event(&invoice, &extension, now);
+            if self.store.apply_extension(&invoice, &extension, &event).await? == Applied::Moved {
+                // Nothing was sent yet (the e-mail comes last): decide the period and the act again.
+                self.store.forget_extension(invoice_id).await?;
+                return Err(FulfilError::SubscriptionMoved);
+            }
         }
 
         // 4. The closing e-mail, guarded by a claim (SES has no idempotency token).

@@ -168,6 +168,17 @@ pub struct Fulfilment {
     pub fulfilled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What applying an extension did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    /// By an earlier attempt.
+    Before,
+    /// The subscription no longer ends where the extension was computed from (another invoice
+    /// extended it meanwhile): decide again.
+    Moved,
+}
+
 /// The outcome of claiming the closing e-mail of an invoice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EmailClaim {
@@ -201,13 +212,17 @@ pub trait FulfilStore: InvoiceReader {
 
     /// In one transaction: apply the extension to the account's subscription (once per invoice,
     /// and only from the end it was computed from), mark it applied on the invoice, and put
-    /// the `subscription.activated` event in the outbox. `Ok(false)`: already applied.
+    /// the `subscription.activated` event in the outbox.
     fn apply_extension(
         &self,
         invoice: &Invoice,
         extension: &crate::domain::subscription::Extension,
         event: &OutboxEvent,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// Forgets the decided extension and the act of an invoice whose extension can no longer be
+    /// applied (the subscription moved meanwhile), so that the next attempt decides again.
+    fn forget_extension(&self, invoice_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn claim_email(
         &self,

@@ -221,3 +221,40 @@ async fn ses_refusing_the_sender_leaves_it_incomplete_until_the_sweeper_complete
         })
     );
 }
+
+#[tokio::test]
+async fn an_extension_overtaken_by_another_invoice_is_decided_again() {
+    let w = world("2026-11-27T10:00:00Z").await;
+    let (account, email) = (common::unique("acc-"), format!("{}@buyer.example", common::unique("b")));
+    let fulfil = w.fulfil("billing@example.com");
+    let first = w.paid_invoice(&account, &email).await;
+    let second = w.paid_invoice(&account, &email).await;
+    // The second invoice's period is decided while the subscription does not exist yet…
+    let stale = autobill::domain::subscription::extend(None, d("2026-11-27"), 1);
+    w.store.decide_extension(&second.id, &stale).await.unwrap();
+    // …then the first invoice is fulfilled and creates the subscription.
+    fulfil.fulfil(&first.id).await.unwrap();
+
+    let overtaken = fulfil.fulfil(&second.id).await;
+    assert!(
+        matches!(overtaken, Err(autobill::fulfil::FulfilError::SubscriptionMoved)),
+        "{overtaken:?}"
+    );
+    assert_eq!(fulfil.fulfil(&second.id).await.unwrap(), Outcome::Fulfilled);
+    // Both months count, one after the other; the act was redone for the real period.
+    assert_eq!(
+        w.store.subscription(&account, "start").await.unwrap(),
+        Some(Period {
+            start: d("2026-11-27"),
+            end: d("2027-01-27")
+        })
+    );
+    assert_eq!(
+        w.store.fulfilment(&second.id).await.unwrap().extension.unwrap().covered,
+        Period {
+            start: d("2026-12-27"),
+            end: d("2027-01-27")
+        }
+    );
+    assert_eq!(mails_to(&email).await.len(), 2);
+}

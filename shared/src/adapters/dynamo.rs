@@ -659,6 +659,11 @@ impl crate::ports::FulfilStore for DynamoStore {
         }
     }
 
+    async fn forget_extension(&self, invoice_id: &str) -> Result<(), StoreError> {
+        self.update_invoice(invoice_id, "REMOVE extension, act_key", vec![])
+            .await
+    }
+
     async fn record_act(&self, invoice_id: &str, key: &str) -> Result<(), StoreError> {
         self.update_invoice(invoice_id, "SET act_key = :k", vec![(":k", s(key))])
             .await
@@ -669,7 +674,7 @@ impl crate::ports::FulfilStore for DynamoStore {
         invoice: &Invoice,
         extension: &crate::domain::subscription::Extension,
         event: &OutboxEvent,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<crate::ports::Applied, StoreError> {
         let after = extension.after;
         let mut subscription = Update::builder()
             .table_name(&self.table)
@@ -729,7 +734,7 @@ impl crate::ports::FulfilStore for DynamoStore {
             self.put_new(outbox_item(event), None)?,
         ];
         let Some(codes) = self.transact(actions).await? else {
-            return Ok(true);
+            return Ok(crate::ports::Applied::Now);
         };
         if self.applied_to_subscription(invoice).await? {
             // Applied by an earlier attempt that failed before (or while) marking the invoice.
@@ -739,10 +744,13 @@ impl crate::ports::FulfilStore for DynamoStore {
                 vec![(":t", AttributeValue::Bool(true))],
             )
             .await?;
-            return Ok(false);
+            return Ok(crate::ports::Applied::Before);
+        }
+        if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") {
+            return Ok(crate::ports::Applied::Moved);
         }
         Err(StoreError(format!(
-            "subscription of {} changed concurrently: {codes:?}",
+            "subscription of {} not extended: {codes:?}",
             invoice.account
         )))
     }
