@@ -6,7 +6,9 @@ use crate::config::BillingConfig;
 use crate::domain::subscription::{Extension, extend};
 use crate::domain::{Invoice, Status};
 use crate::mail::ClosingMail;
-use crate::ports::{Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, OutboxEvent, StoreError};
+use crate::ports::{
+    Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, OutboxEvent, SendError, StoreError,
+};
 use crate::render::{ActDetails, RenderError, render_act, render_invoice};
 use serde_json::json;
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub enum FulfilError {
     SubscriptionMoved,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("sending the e-mail: {0}")]
+    Send(#[from] crate::ports::SendError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error("building the e-mail: {0}")]
@@ -151,7 +155,11 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
         act_pdf: &[u8],
     ) -> Result<(), FulfilError> {
         let token = match self.store.claim_email(&invoice.id, self.clock.now()).await? {
-            EmailClaim::Sent { .. } => return Ok(()),
+            EmailClaim::Sent { message_id } => {
+                // Sent by an attempt that could not record it on the invoice.
+                self.store.record_email_message(&invoice.id, &message_id).await?;
+                return Ok(());
+            }
             EmailClaim::Busy => return Err(FulfilError::Busy),
             EmailClaim::Claimed { token } => token,
         };
@@ -173,22 +181,36 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
                 tracing::info!(invoice = %invoice.id, message_id = %message_id, "closing documents e-mailed");
                 Ok(())
             }
-            Err(e) => {
-                // Release the claim so that a retry can send; the failure goes up.
+            // Refused outright: certainly not sent, so release the claim for a retry.
+            Err(e @ FulfilError::Send(SendError::Refused(_)))
+            | Err(e @ (FulfilError::Render(_) | FulfilError::Mime(_))) => {
                 if let Err(release) = self.store.email_failed(&invoice.id, &token).await {
                     tracing::warn!(invoice = %invoice.id, error = %release, "e-mail claim not released; it expires");
                 }
                 Err(e)
             }
+            // Unclear: it may have gone out. Keep the claim; it expires, and only then is the
+            // e-mail tried again (at least once, never twice in a burst).
+            Err(e) => {
+                tracing::error!(invoice = %invoice.id, error = %e, "e-mail outcome unknown; the claim is kept until it expires");
+                crate::metrics::count("EmailOutcomeUnknown", "fulfil");
+                Err(e)
+            }
         }
     }
 
-    /// Re-drives paid invoices whose fulfilment is still incomplete after `after`.
-    /// Returns (fulfilled now, still failing).
-    pub async fn sweep(&self, after: Duration) -> Result<(usize, usize), StoreError> {
+    /// Re-drives paid invoices whose fulfilment is still incomplete after `after`, for at most
+    /// `budget` (stopping between invoices, well before the invocation's deadline: a timeout in
+    /// the middle of a send would leave its outcome unknown). Returns (fulfilled, still failing).
+    pub async fn sweep(&self, after: Duration, budget: Duration) -> Result<(usize, usize), StoreError> {
+        let started = std::time::Instant::now();
         let cutoff = self.clock.now() - chrono::Duration::from_std(after).unwrap_or_default();
         let (mut done, mut failed) = (0, 0);
         for id in self.store.unfulfilled(cutoff).await? {
+            if started.elapsed() > budget {
+                tracing::info!(done, failed, "sweep budget used; the next sweep continues");
+                break;
+            }
             match self.fulfil(&id).await {
                 Ok(_) => done += 1,
                 Err(e) => {

@@ -229,10 +229,18 @@ pub trait FulfilStore: InvoiceReader {
         invoice_id: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<EmailClaim, StoreError>> + Send;
+    /// Marks the claim sent with SES's message id (first, on its own, so that nothing can send
+    /// again), then records the id on the invoice.
     fn email_sent(
         &self,
         invoice_id: &str,
         token: &str,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records the message id on the invoice (also when an earlier attempt could not).
+    fn record_email_message(
+        &self,
+        invoice_id: &str,
         message_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Releases a failed attempt's claim so that a retry can send.
@@ -251,8 +259,20 @@ pub trait FulfilStore: InvoiceReader {
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
+/// Why a message was not (known to be) sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Refused outright (e.g. an unverified sender): certainly not sent, safe to try again.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// No clear answer (timeout, connection lost, server error): it may have been sent.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
 /// Sending a ready MIME message.
 pub trait Mailer: Send + Sync {
-    /// Returns the provider's message id.
-    fn send_raw(&self, to: &str, mime: Vec<u8>) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Returns the provider's message id. Must not retry by itself: a blind retry after an
+    /// unclear failure could send the message twice.
+    fn send_raw(&self, to: &str, mime: Vec<u8>) -> impl Future<Output = Result<String, SendError>> + Send;
 }

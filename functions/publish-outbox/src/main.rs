@@ -17,9 +17,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let batch: Event = serde_json::from_value(event.payload)?;
             let response = autobill::outbox::publish_stream_batch(store, bus, clock, batch).await;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(response)?)
-        } else {
+        } else if event.payload["action"] == "sweep" {
             let published = autobill::outbox::publish_pending(store, bus, clock).await?;
             Ok(json!({ "published": published }))
+        } else {
+            Err("unexpected event: neither stream records nor the sweep schedule".into())
         }
     }))
     .await

@@ -58,7 +58,7 @@ async fn sweep_loop(fulfil: Arc<AwsFulfil>, after: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        if let Err(e) = fulfil.sweep(after).await {
+        if let Err(e) = fulfil.sweep(after, Duration::from_secs(10)).await {
             tracing::warn!(error = %e, "fulfilment sweep failed");
         }
     }

@@ -795,37 +795,42 @@ impl crate::ports::FulfilStore for DynamoStore {
     }
 
     async fn email_sent(&self, invoice_id: &str, token: &str, message_id: &str) -> Result<(), StoreError> {
-        let record = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(email_pk(invoice_id)))
-            .key("sk", s("EMAIL"))
-            .update_expression("SET #status = :sent, message_id = :id REMOVE sending_until")
-            .condition_expression("#token = :token")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":id", s(message_id))
-            .expression_attribute_values(":token", s(token))
-            .build()
-            .map_err(store_err)?;
-        let invoice = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(invoice_pk(invoice_id)))
-            .key("sk", s("INVOICE"))
-            .update_expression("SET email_message_id = :id")
-            .expression_attribute_values(":id", s(message_id))
-            .build()
-            .map_err(store_err)?;
-        let actions = vec![
-            TransactWriteItem::builder().update(record).build(),
-            TransactWriteItem::builder().update(invoice).build(),
-        ];
-        match self.transact(actions).await? {
-            None => Ok(()),
-            Some(codes) => Err(StoreError(format!(
-                "e-mail of {invoice_id} sent as {message_id}, not recorded: {codes:?}"
-            ))),
+        let mut attempt = 0;
+        loop {
+            let marked = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(email_pk(invoice_id)))
+                .key("sk", s("EMAIL"))
+                .update_expression("SET #status = :sent, message_id = :id REMOVE sending_until")
+                .condition_expression("#token = :token")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_values(":sent", s("sent"))
+                .expression_attribute_values(":id", s(message_id))
+                .expression_attribute_values(":token", s(token))
+                .send()
+                .await;
+            match marked {
+                Ok(_) => break,
+                Err(e) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!(invoice = %invoice_id, error = %DisplayErrorContext(&e), "marking the e-mail sent; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(invoice = %invoice_id, message_id, "e-mail sent but not recorded: a retry after the claim expires may send it again");
+                    return Err(store_err(e));
+                }
+            }
         }
+        self.record_email_message(invoice_id, message_id).await
+    }
+
+    async fn record_email_message(&self, invoice_id: &str, message_id: &str) -> Result<(), StoreError> {
+        self.update_invoice(invoice_id, "SET email_message_id = :id", vec![(":id", s(message_id))])
+            .await
     }
 
     async fn email_failed(&self, invoice_id: &str, token: &str) -> Result<(), StoreError> {
