@@ -168,54 +168,62 @@ async fn get_invoice<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     no_store(Html(pages::invoice_page(&invoice, &view, sandbox.as_deref())).into_response())
 }
 
-/// A permanent download link: redirects to a fresh presigned URL every time.
+/// Which document a permanent link serves.
+#[derive(Clone, Copy)]
+enum Document {
+    Invoice,
+    Act,
+}
+
+/// A permanent document link: redirects to a fresh presigned URL every time; 404 for a wrong
+/// token or a document that does not exist yet (the act before fulfilment).
+async fn download<S: InvoiceReader, D: DocumentStore>(
+    api: &InvoiceApi<S, D>,
+    id: &str,
+    query: &HashMap<String, String>,
+    document: Document,
+) -> Result<String, ApiError> {
+    let invoice = linked_invoice(api, id, query).await?;
+    let key = match document {
+        Document::Invoice => invoice.pdf_key(),
+        Document::Act => api
+            .service
+            .store
+            .act_key(&invoice.id)
+            .await
+            .map_err(|e| ApiError::unavailable("reading invoice failed", &e))?
+            .ok_or_else(ApiError::not_found)?,
+    };
+    api.service
+        .documents
+        .presign_get(&key, api.pdf_link_ttl)
+        .await
+        .map_err(|e| ApiError::unavailable("presigning failed", &e))
+}
+
+fn redirect(result: Result<String, ApiError>, headers: &HeaderMap) -> Response {
+    match result {
+        Ok(url) => no_store(Redirect::to(&url).into_response()),
+        Err(e) => no_store(e.respond(!accepts(headers, "application/json"))),
+    }
+}
+
 async fn download_pdf<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     State(api): State<Arc<InvoiceApi<S, D>>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let result = async {
-        let invoice = linked_invoice(&api, &id, &query).await?;
-        api.service
-            .pdf_link(&invoice, api.pdf_link_ttl)
-            .await
-            .map_err(|e| ApiError::unavailable("presigning failed", &e))
-    }
-    .await;
-    match result {
-        Ok(url) => no_store(Redirect::to(&url).into_response()),
-        Err(e) => no_store(e.respond(!accepts(&headers, "application/json"))),
-    }
+    redirect(download(&api, &id, &query, Document::Invoice).await, &headers)
 }
 
-/// The act's permanent link: redirects to a fresh presigned URL; 404 until the act exists.
 async fn download_act<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     State(api): State<Arc<InvoiceApi<S, D>>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let result = async {
-        let invoice = linked_invoice(&api, &id, &query).await?;
-        let key = api
-            .service
-            .store
-            .act_key(&invoice.id)
-            .await
-            .map_err(|e| ApiError::unavailable("reading invoice failed", &e))?
-            .ok_or_else(ApiError::not_found)?;
-        api.service
-            .documents
-            .presign_get(&key, api.pdf_link_ttl)
-            .await
-            .map_err(|e| ApiError::unavailable("presigning failed", &e))
-    }
-    .await;
-    match result {
-        Ok(url) => no_store(Redirect::to(&url).into_response()),
-        Err(e) => no_store(e.respond(!accepts(&headers, "application/json"))),
-    }
+    redirect(download(&api, &id, &query, Document::Act).await, &headers)
 }
 
 #[derive(Serialize)]
