@@ -20,6 +20,8 @@ export AUTOBILL_SES_CONFIGURATION_SET="${AUTOBILL_SES_CONFIGURATION_SET:-autobil
 export AUTOBILL_SENDER_EMAIL="${AUTOBILL_SENDER_EMAIL:-billing@example.com}"
 # Paid invoices still unfulfilled after this long are re-driven by the sweeper (AWS: 600).
 export AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS="${AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS:-30}"
+# The demo receiver (and AUTOBILL_WEBHOOK_URL, if you set it) live on loopback.
+export AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK="${AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK:-true}"
 export RUST_LOG="${RUST_LOG:-info}"
 
 # ensure_venv: the project-local venv with the pinned local AWS (moto) and test tools.

@@ -4,7 +4,7 @@
     stack.py wait   --endpoint http://127.0.0.1:4566 [--timeout 30]
     stack.py create --endpoint http://127.0.0.1:4566 --region eu-central-1 \
                     --table NAME --bucket NAME [--event-bus NAME] [--sender EMAIL] \
-                    [--configuration-set NAME] [--template PATH]
+                    [--configuration-set NAME] [--schedule-group NAME] [--template PATH]
 
 `create` reads the template, finds the data resources by type and creates them in the local AWS
 (moto's server) with the template's own properties:
@@ -18,14 +18,18 @@
                             name; moto accepts but does not apply its options)
 - AWS::Events::EventBus  -> events create_event_bus (named by --event-bus, default
                             autobill-local-events; the template's name needs the stack name)
+- AWS::Scheduler::ScheduleGroup -> scheduler create_schedule_group (named by --schedule-group,
+                            default autobill-local-webhook-retries; the template's name needs the
+                            stack name)
 
 Serverless resources (functions, the HTTP API) are not created: the local runner hosts the
 functions itself. Neither are the outbox's stream mapping and dead-letter queue (the local process
-drives the publisher itself), the fulfil function's rule, schedule and dead-letter queue, nor any
-rule or target on the event bus (moto answers PutEvents with
-HTTP 500 when a matching rule has a Lambda target). Bucket policies are not applied either: moto
-does not enforce them, and the local endpoint is plain HTTP, which the template's deny-non-TLS
-policy would forbid on AWS.
+drives the publisher itself), the fulfil and webhook functions' rules, schedules and dead-letter
+queues (the local process also runs the webhook retries itself: the schedule group stays empty),
+nor any rule or target on the event bus (moto answers PutEvents with HTTP 500 when a matching rule
+has a Lambda target). IAM roles, the alarm topic and the alarms are not created either, and
+bucket policies are not applied: moto does not enforce them, and the local endpoint is plain
+HTTP, which the template's deny-non-TLS policy would forbid on AWS.
 
 Running `create` twice against the same local AWS is fine: existing resources are kept (a table
 whose keys or indexes differ from the template is an error: reset the local AWS). Needs boto3 and
@@ -51,6 +55,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 DEFAULT_EVENT_BUS = "autobill-local-events"
 DEFAULT_CONFIGURATION_SET = "autobill-local-mail"
+DEFAULT_SCHEDULE_GROUP = "autobill-local-webhook-retries"
 # The AWS::SES::ConfigurationSet properties that CreateConfigurationSet takes in the same shape.
 CONFIGURATION_SET_OPTIONS = ("DeliveryOptions", "ReputationOptions", "SendingOptions", "SuppressionOptions", "TrackingOptions")
 PSEUDO_PARAMETERS = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
@@ -339,6 +344,21 @@ def create_event_bus(session, endpoint: str, name: str, props: dict[str, Any]) -
     print(f"events {name}: {state}")
 
 
+def create_schedule_group(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
+    scheduler = session.client("scheduler", endpoint_url=endpoint)
+    try:
+        scheduler.get_schedule_group(Name=name)
+        state = "exists"
+    except scheduler.exceptions.ResourceNotFoundException:
+        try:
+            scheduler.create_schedule_group(Name=name, **props)
+            state = "created"
+        except scheduler.exceptions.ConflictException:
+            # Lost a race with another run.
+            state = "exists"
+    print(f"sched  {name}: {state}")
+
+
 def create(args: argparse.Namespace) -> int:
     template = load_template(args.template)
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
@@ -346,6 +366,7 @@ def create(args: argparse.Namespace) -> int:
     identities = resources_of_type(template, "AWS::SES::EmailIdentity")
     buses = resources_of_type(template, "AWS::Events::EventBus")
     configuration_sets = resources_of_type(template, "AWS::SES::ConfigurationSet")
+    schedule_groups = resources_of_type(template, "AWS::Scheduler::ScheduleGroup")
     table_names = named("table", list(tables), args.table)
     bucket_names = named("bucket", list(buckets), args.bucket)
     bus_names = named("event-bus", list(buses), args.event_bus or ([DEFAULT_EVENT_BUS] if buses else []))
@@ -353,6 +374,11 @@ def create(args: argparse.Namespace) -> int:
         "configuration-set",
         list(configuration_sets),
         args.configuration_set or ([DEFAULT_CONFIGURATION_SET] if configuration_sets else []),
+    )
+    schedule_group_names = named(
+        "schedule-group",
+        list(schedule_groups),
+        args.schedule_group or ([DEFAULT_SCHEDULE_GROUP] if schedule_groups else []),
     )
 
     overrides = {"SenderEmail": args.sender} if args.sender else {}
@@ -373,6 +399,9 @@ def create(args: argparse.Namespace) -> int:
     for logical_id, props in buses.items():
         # Only the properties that mean something locally; Name comes from the command line.
         create_event_bus(session, args.endpoint, bus_names[logical_id], resolve(pick(props, "Description", "Tags"), params))
+    for logical_id, props in schedule_groups.items():
+        # Name comes from the command line.
+        create_schedule_group(session, args.endpoint, schedule_group_names[logical_id], resolve(pick(props, "Tags"), params))
     return 0
 
 
@@ -399,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     default_endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 
     p = commands.add_parser(
-        "create", help="create the template's table, bucket, SES identity and configuration set, and event bus in the local AWS"
+        "create",
+        help="create the template's table, bucket, SES identity and configuration set, event bus and schedule group in the local AWS",
     )
     p.add_argument("--endpoint", default=default_endpoint)
     p.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1")
@@ -417,6 +447,12 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="[LOGICAL_ID=]NAME",
         help=f"local name of the template's SES configuration set (default: {DEFAULT_CONFIGURATION_SET})",
+    )
+    p.add_argument(
+        "--schedule-group",
+        action="append",
+        metavar="[LOGICAL_ID=]NAME",
+        help=f"local name of the template's EventBridge Scheduler schedule group (default: {DEFAULT_SCHEDULE_GROUP})",
     )
     p.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     p.set_defaults(run=create)

@@ -190,3 +190,69 @@ pub fn sweep_after() -> Result<std::time::Duration, ConfigError> {
             .map_err(|_| invalid("AUTOBILL_FULFIL_SWEEP_AFTER_SECONDS", "whole seconds")),
     }
 }
+
+/// Where webhooks may go: anywhere public over HTTPS, or also loopback over HTTP when
+/// `AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK` is true (the local stack).
+pub fn webhook_policy() -> crate::webhooks::UrlPolicy {
+    match var("AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK").as_deref() {
+        Some("true" | "1") => crate::webhooks::UrlPolicy::Local,
+        _ => crate::webhooks::UrlPolicy::Production,
+    }
+}
+
+/// The configured endpoints, validated: a bad one stops the function with a clear message.
+pub fn configured_endpoints(
+    billing: &BillingConfig,
+    policy: crate::webhooks::UrlPolicy,
+) -> Result<Vec<crate::webhooks::Endpoint>, ConfigError> {
+    billing
+        .webhooks
+        .iter()
+        .map(|w| {
+            let endpoint = w.endpoint().map_err(|e| invalid("webhooks", e))?;
+            endpoint
+                .validate(policy)
+                .map_err(|e| invalid("webhooks", format!("{}: {e}", w.id)))?;
+            Ok(endpoint)
+        })
+        .collect()
+}
+
+pub type AwsWebhooks<R> = crate::delivery::Webhooks<DynamoStore, crate::adapters::webhooks::HttpSender, R>;
+
+/// Webhook delivery with the given retry scheduler; seeds the configured endpoints.
+pub async fn webhooks_with<R: crate::ports::RetryScheduler>(scheduler: R) -> Result<AwsWebhooks<R>, ConfigError> {
+    use crate::ports::WebhookStore;
+    let billing = BillingConfig::from_env()?;
+    let settings = Settings::from_env()?;
+    let policy = webhook_policy();
+    let sdk = crate::aws::sdk_config().await;
+    let store = DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table);
+    for endpoint in configured_endpoints(&billing, policy)? {
+        store
+            .seed_endpoint(&endpoint)
+            .await
+            .map_err(|e| invalid("webhooks", e))?;
+    }
+    let sender = crate::adapters::webhooks::HttpSender::new(policy, std::time::Duration::from_secs(15))
+        .map_err(|e| invalid("webhooks", e))?;
+    Ok(crate::delivery::Webhooks {
+        store,
+        sender,
+        scheduler,
+        clock: Arc::new(SystemClock),
+        policy,
+    })
+}
+
+/// The AWS retry scheduler: one-time EventBridge Scheduler schedules calling this function.
+pub async fn scheduler_retries() -> Result<crate::adapters::webhooks::SchedulerRetries, ConfigError> {
+    let need = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
+    let sdk = crate::aws::sdk_config().await;
+    Ok(crate::adapters::webhooks::SchedulerRetries::new(
+        crate::aws::scheduler(&sdk),
+        need("AUTOBILL_WEBHOOK_RETRY_GROUP")?,
+        need("AUTOBILL_WEBHOOK_RETRY_TARGET_ARN")?,
+        need("AUTOBILL_WEBHOOK_RETRY_ROLE_ARN")?,
+    ))
+}

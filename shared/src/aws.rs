@@ -40,3 +40,7 @@ pub fn eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
 pub fn sesv2(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
+
+pub fn scheduler(config: &SdkConfig) -> aws_sdk_scheduler::Client {
+    aws_sdk_scheduler::Client::new(config)
+}

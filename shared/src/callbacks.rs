@@ -3,9 +3,8 @@
 
 use crate::domain::{Invoice, InvoiceNumber};
 use crate::payments::{Answer, Handled, InvoiceRef, PaymentNotice, Provider, RawCallback, Rejection, Verified};
-use crate::ports::{Clock, OutboxEvent, PaymentLookup, PaymentStore, Recorded, StoreError};
+use crate::ports::{Clock, PaymentLookup, PaymentStore, Recorded, StoreError};
 use http::StatusCode;
-use serde_json::json;
 use std::sync::Arc;
 
 pub struct Callbacks<S, L> {
@@ -15,38 +14,6 @@ pub struct Callbacks<S, L> {
     /// The seller's number prefix, to turn Robokassa's `InvId` back into an invoice number.
     pub number_prefix: String,
     pub clock: Arc<dyn Clock>,
-}
-
-/// The `invoice.paid` event as consumers (fulfilment, webhooks) receive it.
-pub fn invoice_paid_event(
-    invoice: &Invoice,
-    payment: &PaymentNotice,
-    at: chrono::DateTime<chrono::Utc>,
-) -> OutboxEvent {
-    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
-    let detail = json!({
-        "id": id,
-        "type": "invoice.paid",
-        "timestamp": at.to_rfc3339(),
-        "data": {
-            "invoice_id": invoice.id,
-            "number": invoice.number.to_string(),
-            "account": invoice.account,
-            "plan": invoice.plan,
-            "quantity": invoice.quantity,
-            "total": invoice.total.0,
-            "currency": invoice.currency,
-            "buyer": {"name": invoice.buyer.name, "inn": invoice.buyer.inn, "email": invoice.buyer.email},
-            "paid_at": at.to_rfc3339(),
-            "payment": {"provider": payment.provider, "id": payment.payment_id},
-        },
-    });
-    OutboxEvent {
-        id,
-        kind: "invoice.paid".into(),
-        at,
-        detail,
-    }
 }
 
 /// Provider retries are how a temporary failure heals: answer 503 and change nothing.
@@ -146,24 +113,34 @@ impl<S: PaymentStore, L: PaymentLookup> Callbacks<S, L> {
         };
         let now = self.clock.now();
         if notice.amount != invoice.total || notice.currency != invoice.currency {
-            return Ok(match self.store.record_mismatch(&invoice, notice, now).await? {
-                Recorded::Applied => {
-                    tracing::error!(
-                        provider, payment, invoice = %invoice.id, number = %invoice.number,
-                        received = notice.amount.0, received_currency = %notice.currency,
-                        expected = invoice.total.0, expected_currency = %invoice.currency,
-                        "payment does not match its invoice: not paid, sent to review"
-                    );
-                    crate::metrics::count("PaymentMismatch", provider);
-                    Handled::Mismatch
-                }
-                Recorded::Duplicate => Handled::Duplicate,
-                Recorded::Unapplied => self.unapplied(notice, &invoice),
-            });
+            return Ok(
+                match self
+                    .store
+                    .record_mismatch(
+                        &invoice,
+                        notice,
+                        &crate::events::invoice_needs_review(&invoice, notice, now),
+                    )
+                    .await?
+                {
+                    Recorded::Applied => {
+                        tracing::error!(
+                            provider, payment, invoice = %invoice.id, number = %invoice.number,
+                            received = notice.amount.0, received_currency = %notice.currency,
+                            expected = invoice.total.0, expected_currency = %invoice.currency,
+                            "payment does not match its invoice: not paid, sent to review"
+                        );
+                        crate::metrics::count("PaymentMismatch", provider);
+                        Handled::Mismatch
+                    }
+                    Recorded::Duplicate => Handled::Duplicate,
+                    Recorded::Unapplied => self.unapplied(notice, &invoice),
+                },
+            );
         }
         match self
             .store
-            .record_payment(&invoice, notice, &invoice_paid_event(&invoice, notice, now))
+            .record_payment(&invoice, notice, &crate::events::invoice_paid(&invoice, notice, now))
             .await?
         {
             Recorded::Applied => {

@@ -12,6 +12,47 @@ use std::time::Duration;
 pub struct BillingConfig {
     pub seller: SellerProfile,
     pub plans: Catalogue,
+    /// Webhook endpoints seeded into the table (operators then edit them there).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// A webhook endpoint as configured; the secret is generated when not given.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub conditions: Vec<crate::webhooks::Condition>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl WebhookConfig {
+    pub fn endpoint(&self) -> Result<crate::webhooks::Endpoint, String> {
+        let secret = match &self.secret {
+            Some(s) => s.clone(),
+            None => {
+                let mut random = [0u8; 32];
+                getrandom::fill(&mut random).map_err(|e| format!("webhook {}: no randomness: {e}", self.id))?;
+                crate::webhooks::Secret::generate(random).1
+            }
+        };
+        Ok(crate::webhooks::Endpoint {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            secret,
+            events: self.events.clone(),
+            conditions: self.conditions.clone(),
+            fields: self.fields.clone(),
+            enabled: true,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

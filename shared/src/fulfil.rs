@@ -6,11 +6,8 @@ use crate::config::BillingConfig;
 use crate::domain::subscription::{Extension, extend};
 use crate::domain::{Invoice, Status};
 use crate::mail::ClosingMail;
-use crate::ports::{
-    Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, OutboxEvent, SendError, StoreError,
-};
+use crate::ports::{Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, SendError, StoreError};
 use crate::render::{ActDetails, RenderError, render_act, render_invoice};
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,29 +52,6 @@ pub struct Fulfil<S, D, M> {
 /// `acts/YYYY/MM/<number>.pdf`, by the act's date.
 pub fn act_key(invoice: &Invoice, act: &ActDetails) -> String {
     format!("acts/{}/{}.pdf", act.date.format("%Y/%m"), invoice.number)
-}
-
-fn subscription_event(invoice: &Invoice, extension: &Extension, at: chrono::DateTime<chrono::Utc>) -> OutboxEvent {
-    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
-    let detail = json!({
-        "id": id,
-        "type": "subscription.activated",
-        "timestamp": at.to_rfc3339(),
-        "data": {
-            "account": invoice.account,
-            "plan": invoice.plan,
-            "period_start": extension.after.start.to_string(),
-            "period_end": extension.after.end.to_string(),
-            "invoice_id": invoice.id,
-            "number": invoice.number.to_string(),
-        },
-    });
-    OutboxEvent {
-        id,
-        kind: "subscription.activated".into(),
-        at,
-        detail,
-    }
 }
 
 impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
@@ -130,7 +104,7 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
 
         // 3. The subscription, once per invoice, announced through the outbox.
         if !state.subscription_applied {
-            let event = subscription_event(&invoice, &extension, now);
+            let event = crate::events::subscription_activated(&invoice, &extension, now);
             if self.store.apply_extension(&invoice, &extension, &event).await? == Applied::Moved {
                 // Nothing was sent yet (the e-mail comes last): decide the period and the act again.
                 self.store.forget_extension(invoice_id).await?;

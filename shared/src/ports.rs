@@ -47,11 +47,13 @@ pub trait InvoiceIssuer: InvoiceReader {
     /// The last number issued in a numbering sequence (0 before the first).
     fn last_seq(&self, prefix: &str, year: i32) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// In one transaction: move the sequence from `seq - 1` to `seq`, put the invoice, and claim
-    /// the idempotency key if any. Either all happen or none.
+    /// In one transaction: move the sequence from `seq - 1` to `seq`, put the invoice, put the
+    /// `invoice.issued` event in the outbox, and claim the idempotency key if any. Either all
+    /// happen or none.
     fn insert_issued(
         &self,
         invoice: &Invoice,
+        event: &OutboxEvent,
         claim: Option<&IdempotencyClaim>,
     ) -> impl Future<Output = Result<(), InsertError>> + Send;
 
@@ -116,13 +118,13 @@ pub trait PaymentStore: InvoiceReader {
         event: &OutboxEvent,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
-    /// A payment that must not pay the invoice (amount or currency differ): record it once and
-    /// send an `issued|overdue` invoice to `needs_review`.
+    /// A payment that must not pay the invoice (amount or currency differ): record it once,
+    /// send an `issued|overdue` invoice to `needs_review`, and put the event in the outbox.
     fn record_mismatch(
         &self,
         invoice: &Invoice,
         payment: &crate::payments::PaymentNotice,
-        at: chrono::DateTime<chrono::Utc>,
+        event: &OutboxEvent,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
     /// Records a payment without touching its invoice (see [`Recorded::Unapplied`]).
@@ -275,4 +277,85 @@ pub trait Mailer: Send + Sync {
     /// Returns the provider's message id. Must not retry by itself: a blind retry after an
     /// unclear failure could send the message twice.
     fn send_raw(&self, to: &str, mime: Vec<u8>) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// A webhook endpoint as stored, with its delivery health.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointRecord {
+    pub endpoint: crate::webhooks::Endpoint,
+    /// Set at the first failure after a success; 5 days of failures disable the endpoint.
+    pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One delivery attempt, for the delivery log an operator reads first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptLog {
+    pub event_id: String,
+    pub event_type: String,
+    pub endpoint_id: String,
+    pub attempt: u32,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The HTTP status, or `None` for a timeout or a network failure.
+    pub status: Option<u16>,
+    pub outcome: String,
+    pub latency_ms: u64,
+    /// The first 1 KB of the answer.
+    pub response: String,
+}
+
+/// A retry waiting for its time: what the scheduler hands back to the delivery function.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RetryTask {
+    pub endpoint_id: String,
+    pub attempt: u32,
+    /// The whole event: a retry needs nothing else.
+    pub event: serde_json::Value,
+}
+
+pub trait WebhookStore: Send + Sync {
+    fn endpoints(&self) -> impl Future<Output = Result<Vec<EndpointRecord>, StoreError>> + Send;
+    fn endpoint(&self, id: &str) -> impl Future<Output = Result<Option<EndpointRecord>, StoreError>> + Send;
+    /// Puts a configured endpoint unless it exists (operators' edits in the console win).
+    fn seed_endpoint(
+        &self,
+        endpoint: &crate::webhooks::Endpoint,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn log_attempt(&self, entry: &AttemptLog) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a failure; returns when the endpoint started failing.
+    fn endpoint_failed(
+        &self,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<chrono::DateTime<chrono::Utc>, StoreError>> + Send;
+    fn endpoint_succeeded(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn disable_endpoint(
+        &self,
+        id: &str,
+        reason: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What came back from one POST.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    pub outcome: crate::webhooks::AttemptOutcome,
+    pub latency_ms: u64,
+    pub body: String,
+}
+
+pub trait WebhookSender: Send + Sync {
+    /// POSTs without following redirects, within the sender's timeout; never fails: a network
+    /// problem is an outcome like any other.
+    fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> impl Future<Output = Response> + Send;
+}
+
+pub trait RetryScheduler: Send + Sync {
+    /// Calls the delivery function back with `task` at `at` (an AWS-native delay, never a sleep
+    /// inside a function).
+    fn schedule(
+        &self,
+        task: &RetryTask,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

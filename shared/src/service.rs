@@ -121,7 +121,8 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
                 invoice_id: invoice.id.clone(),
                 expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECONDS,
             });
-            let mut outcome = self.store.insert_issued(&invoice, claim.as_ref()).await;
+            let event = crate::events::invoice_issued(&invoice, now);
+            let mut outcome = self.store.insert_issued(&invoice, &event, claim.as_ref()).await;
             if matches!(outcome, Err(InsertError::NumberTaken | InsertError::Store(_))) {
                 // An ambiguous failure (a timeout, a retried request) may hide a commit of ours:
                 // if our invoice is there, it was issued, and must not be issued again.

@@ -38,7 +38,14 @@ async fn an_invoice_round_trips_through_dynamodb() {
         "2026-11-27T10:00:00Z".parse().unwrap(),
     )
     .unwrap();
-    store.insert_issued(&invoice, None).await.unwrap();
+    store
+        .insert_issued(
+            &invoice,
+            &autobill::events::invoice_issued(&invoice, invoice.created_at),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(store.get_invoice(&invoice.id).await.unwrap(), Some(invoice.clone()));
     assert_eq!(store.last_seq(&billing.seller.number_prefix, 2026).await.unwrap(), 1);
     assert_eq!(store.get_invoice("no-such-id").await.unwrap(), None);
@@ -47,7 +54,13 @@ async fn an_invoice_round_trips_through_dynamodb() {
     let mut again = invoice.clone();
     again.id = common::unique("id-");
     assert!(matches!(
-        store.insert_issued(&again, None).await,
+        store
+            .insert_issued(
+                &again,
+                &autobill::events::invoice_issued(&again, again.created_at),
+                None
+            )
+            .await,
         Err(InsertError::NumberTaken)
     ));
     assert_eq!(store.get_invoice(&again.id).await.unwrap(), None);
@@ -67,7 +80,11 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
     };
     let first = issue(&common::order(), &billing.seller, common::unique("id-"), 1, now).unwrap();
     store
-        .insert_issued(&first, Some(&claim(&first.id, now.timestamp() + 60)))
+        .insert_issued(
+            &first,
+            &autobill::events::invoice_issued(&first, first.created_at),
+            Some(&claim(&first.id, now.timestamp() + 60)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -79,7 +96,11 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
     let second = issue(&common::order(), &billing.seller, common::unique("id-"), 2, now).unwrap();
     assert!(matches!(
         store
-            .insert_issued(&second, Some(&claim(&second.id, now.timestamp() + 60)))
+            .insert_issued(
+                &second,
+                &autobill::events::invoice_issued(&second, second.created_at),
+                Some(&claim(&second.id, now.timestamp() + 60))
+            )
             .await,
         Err(InsertError::KeyClaimed)
     ));
@@ -89,7 +110,11 @@ async fn an_idempotency_claim_is_taken_once_until_it_expires() {
     let later = now + chrono::Duration::seconds(120);
     let third = issue(&common::order(), &billing.seller, common::unique("id-"), 2, later).unwrap();
     store
-        .insert_issued(&third, Some(&claim(&third.id, later.timestamp() + 60)))
+        .insert_issued(
+            &third,
+            &autobill::events::invoice_issued(&third, third.created_at),
+            Some(&claim(&third.id, later.timestamp() + 60)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -163,8 +188,8 @@ async fn numbering_is_gapless_under_concurrency() {
 mod payments {
     use super::*;
     use autobill::adapters::EventBridgeBus;
-    use autobill::callbacks::invoice_paid_event;
     use autobill::domain::{Kopecks, Status};
+    use autobill::events::invoice_paid as invoice_paid_event;
     use autobill::payments::{InvoiceRef, PaymentNotice};
     use autobill::ports::{OutboxStore, PaymentStore, Recorded};
 
@@ -179,7 +204,14 @@ mod payments {
             "2026-11-27T10:00:00Z".parse().unwrap(),
         )
         .unwrap();
-        store.insert_issued(&invoice, None).await.unwrap();
+        store
+            .insert_issued(
+                &invoice,
+                &autobill::events::invoice_issued(&invoice, invoice.created_at),
+                None,
+            )
+            .await
+            .unwrap();
         (store, invoice)
     }
 
@@ -252,11 +284,25 @@ mod payments {
         );
         let usd = notice(&invoice, 1_200_000, "USD");
         assert_eq!(
-            store.record_mismatch(&invoice, &usd, at).await.unwrap(),
+            store
+                .record_mismatch(
+                    &invoice,
+                    &usd,
+                    &autobill::events::invoice_needs_review(&invoice, &usd, at)
+                )
+                .await
+                .unwrap(),
             Recorded::Applied
         );
         assert_eq!(
-            store.record_mismatch(&invoice, &usd, at).await.unwrap(),
+            store
+                .record_mismatch(
+                    &invoice,
+                    &usd,
+                    &autobill::events::invoice_needs_review(&invoice, &usd, at)
+                )
+                .await
+                .unwrap(),
             Recorded::Duplicate
         );
         assert_eq!(

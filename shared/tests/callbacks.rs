@@ -39,6 +39,11 @@ async fn setup() -> (MemoryStore, Callbacks<MemoryStore, NoLookup>, autobill::do
     (store, callbacks, invoice)
 }
 
+/// The outbox events of one type.
+fn outbox_of(store: &MemoryStore, kind: &str) -> Vec<(OutboxEvent, bool)> {
+    store.outbox().into_iter().filter(|(e, _)| e.kind == kind).collect()
+}
+
 fn notice(invoice_id: &str, payment_id: &str, amount: i64, currency: &str) -> PaymentNotice {
     PaymentNotice {
         provider: "sandbox",
@@ -61,7 +66,7 @@ async fn a_matching_payment_pays_once_and_announces_it_once() {
     assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Paid);
     assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Duplicate);
     assert_eq!(status(&store, &invoice.id).await, Status::Paid);
-    let outbox = store.outbox();
+    let outbox = outbox_of(&store, "invoice.paid");
     assert_eq!(outbox.len(), 1);
     let event = &outbox[0].0;
     assert_eq!(event.kind, "invoice.paid");
@@ -72,7 +77,7 @@ async fn a_matching_payment_pays_once_and_announces_it_once() {
     // Another payment for the paid invoice is kept for an operator and changes nothing.
     let extra = notice(&invoice.id, "pay-2", 1_200_000, "RUB");
     assert_eq!(callbacks.apply(&extra).await.unwrap(), Handled::Duplicate);
-    assert_eq!(store.outbox().len(), 1);
+    assert_eq!(outbox_of(&store, "invoice.paid").len(), 1);
     assert!(
         store
             .payments()
@@ -88,7 +93,8 @@ async fn a_kopeck_short_or_another_currency_never_pays() {
         let n = notice(&invoice.id, "pay-x", amount, currency);
         assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Mismatch);
         assert_eq!(status(&store, &invoice.id).await, Status::NeedsReview);
-        assert!(store.outbox().is_empty());
+        assert!(outbox_of(&store, "invoice.paid").is_empty());
+        assert_eq!(outbox_of(&store, "invoice.needs_review").len(), 1);
         // The notice is kept; a retry of it changes nothing.
         assert_eq!(callbacks.apply(&n).await.unwrap(), Handled::Duplicate);
         assert_eq!(store.payments().len(), 1);
@@ -184,16 +190,18 @@ async fn the_publisher_sends_each_event_once_even_after_a_failure() {
             .await
             .is_err()
     );
-    assert_eq!(store.outbox().iter().filter(|(_, sent)| !sent).count(), 1);
+    // invoice.issued and invoice.paid wait in the outbox; each is published once.
+    assert_eq!(store.outbox().iter().filter(|(_, sent)| !sent).count(), 2);
     assert_eq!(
         autobill::outbox::publish_pending(&store, &store, &clock).await.unwrap(),
-        1
+        2
     );
     assert_eq!(
         autobill::outbox::publish_pending(&store, &store, &clock).await.unwrap(),
         0
     );
-    assert_eq!(store.published().len(), 1);
+    let kinds: Vec<String> = store.published().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["invoice.issued", "invoice.paid"]);
 }
 
 fn stream_batch() -> aws_lambda_events::event::dynamodb::Event {

@@ -82,11 +82,12 @@ def local(endpoint):
         "bucket": f"autobill-test-{suffix}",
         "event_bus": f"autobill-test-{suffix}-events",
         "configuration_set": f"autobill-test-{suffix}-mail",
+        "schedule_group": f"autobill-test-{suffix}-webhook-retries",
     }
     args = (
         "create", "--endpoint", endpoint, "--region", REGION,
         "--table", names["table"], "--bucket", names["bucket"], "--event-bus", names["event_bus"],
-        "--configuration-set", names["configuration_set"],
+        "--configuration-set", names["configuration_set"], "--schedule-group", names["schedule_group"],
     )  # fmt: skip
     first = run_stack(*args)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -247,19 +248,17 @@ def sub_text(value) -> str:
     return ""
 
 
-def test_fulfil_runs_on_paid_invoices_from_the_project_bus(template):
-    fulfil = template["Resources"]["FulfilFunction"]
-    assert fulfil["Metadata"]["BuildProperties"]["Binary"] == "fulfil"
-    props = fulfil["Properties"]
+def only_rule(template: dict, function_id: str) -> tuple[str, dict]:
+    """The event id and properties of the one EventBridgeRule event of a serverless function."""
+    props = template["Resources"][function_id]["Properties"]
     rules = {name: e["Properties"] for name, e in (props.get("Events") or {}).items() if e.get("Type") == "EventBridgeRule"}
     assert len(rules) == 1, rules
-    (rule_id, rule), = rules.items()
+    return next(iter(rules.items()))
 
-    # Exactly the outbox's invoice.paid events, on the bus the outbox publishes to.
-    assert rule["EventBusName"] == {"Ref": "EventBus"}
-    assert rule["Pattern"] == {"source": ["autobill"], "detail-type": ["invoice.paid"]}
 
-    # Delivery failures are retried for a bounded time, then parked in a queue of the template.
+def assert_bounded_retries_then_dead_letters(template: dict, function_id: str, rule_id: str, rule: dict) -> str:
+    """Delivery failures of a function's EventBridge rule are retried for a bounded time, then
+    parked in a queue of the template that the rule may send to; the queue's logical id."""
     retry = rule["RetryPolicy"]
     assert 0 <= retry["MaximumRetryAttempts"] <= 185
     assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
@@ -270,7 +269,7 @@ def test_fulfil_runs_on_paid_invoices_from_the_project_bus(template):
         queue = dead_letters["Arn"]["Fn::GetAtt"][0]
         assert dead_letters["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
         assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
-        rule_arn = {"Fn::GetAtt": [f"FulfilFunction{rule_id}", "Arn"]}
+        rule_arn = {"Fn::GetAtt": [f"{function_id}{rule_id}", "Arn"]}
         granted = [
             st
             for policy in stack.resources_of_type(template, "AWS::SQS::QueuePolicy").values()
@@ -284,6 +283,21 @@ def test_fulfil_runs_on_paid_invoices_from_the_project_bus(template):
             and st["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
             for st in granted
         ), f"no queue policy lets {rule_arn} send to {queue}"
+        return queue
+    return ""
+
+
+def test_fulfil_runs_on_paid_invoices_from_the_project_bus(template):
+    fulfil = template["Resources"]["FulfilFunction"]
+    assert fulfil["Metadata"]["BuildProperties"]["Binary"] == "fulfil"
+    rule_id, rule = only_rule(template, "FulfilFunction")
+
+    # Exactly the outbox's invoice.paid events, on the bus the outbox publishes to.
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["Pattern"] == {"source": ["autobill"], "detail-type": ["invoice.paid"]}
+
+    # Delivery failures are retried for a bounded time, then parked in a queue of the template.
+    assert_bounded_retries_then_dead_letters(template, "FulfilFunction", rule_id, rule)
 
 
 def test_fulfil_sweeps_what_the_events_missed(template):
@@ -346,6 +360,192 @@ def test_functions_reading_pdfs_can_tell_a_missing_one(template):
         actions = {action for statement in statements(props) for action in statement["Action"]}
         if "s3:GetObject" in actions:
             assert "s3:ListBucket" in actions, logical_id
+
+
+# ------------------------------------------------------------------------------ outgoing webhooks
+
+DELIVER_WEBHOOKS_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-deliver-webhooks"
+RETRY_SCHEDULES = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${WebhookRetryGroup}/*"
+# Made-up stack values to resolve the template's Subs with, as CloudFormation would.
+STACK_VALUES = {"AWS::StackName": "autobill-prod", "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": "123456789012"}
+
+
+def actions(statement: dict) -> list[str]:
+    return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+
+def test_webhooks_run_on_every_domain_event_from_the_project_bus(template):
+    deliver = template["Resources"]["DeliverWebhooksFunction"]
+    assert deliver["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "deliver-webhooks"}}
+    props = deliver["Properties"]
+    assert props["Timeout"] == 60 and props["MemorySize"] == 256
+    rule_id, rule = only_rule(template, "DeliverWebhooksFunction")
+
+    # Every domain event (any detail-type) the outbox publishes, on the project's bus.
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["Pattern"] == {"source": ["autobill"]}
+
+    queue = assert_bounded_retries_then_dead_letters(template, "DeliverWebhooksFunction", rule_id, rule)
+    assert queue == "WebhooksDLQ"
+    dlq = template["Resources"]["WebhooksDLQ"]["Properties"]
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["SqsManagedSseEnabled"] is True
+    # What failed every Lambda retry (async invocations by the rule and the schedules) lands there too.
+    on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["WebhooksDLQ", "Arn"]}}
+    assert template["Outputs"]["WebhooksDLQUrl"]["Value"] == {"Ref": "WebhooksDLQ"}
+
+    # Reads and updates endpoints and their deliveries, nothing else of the table.
+    table = [st for st in statements(props) if any(a.startswith("dynamodb:") for a in actions(st))]
+    assert {a for st in table for a in actions(st)} == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    for st in table:
+        for resource in resources(st):
+            assert resource == {"Fn::GetAtt": ["Table", "Arn"]} or sub_text(resource) == "${Table.Arn}/index/*", resource
+
+
+def test_webhooks_refuse_loopback_endpoints_in_production(template):
+    # The local stack allows them (receivers on the developer's machine); AWS must not.
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK"] == "false"
+
+
+def test_webhook_retries_are_schedules_in_the_stack_group(template):
+    group = template["Resources"]["WebhookRetryGroup"]
+    assert group["Type"] == "AWS::Scheduler::ScheduleGroup"
+    assert group["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-webhook-retries"}
+    env = template["Resources"]["DeliverWebhooksFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["AUTOBILL_WEBHOOK_RETRY_GROUP"] == {"Ref": "WebhookRetryGroup"}
+
+    # Only the deliver function touches the scheduler, and it may only create schedules in its group.
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        scheduling = [st for st in statements(props) if any(a.startswith("scheduler:") for a in actions(st))]
+        if logical_id != "DeliverWebhooksFunction":
+            assert not scheduling, logical_id
+            continue
+        assert scheduling, "DeliverWebhooksFunction cannot create schedules"
+        for st in scheduling:
+            assert st["Effect"] == "Allow" and "NotResource" not in st, st
+            assert actions(st) == ["scheduler:CreateSchedule"], st
+            assert [sub_text(r) for r in resources(st)] == [RETRY_SCHEDULES], st
+
+
+def test_pass_role_is_scoped_to_the_retry_role(template):
+    env = template["Resources"]["DeliverWebhooksFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["AUTOBILL_WEBHOOK_RETRY_ROLE_ARN"] == {"Fn::GetAtt": ["WebhookRetryRole", "Arn"]}
+    passing = {}
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        for st in statements(props):
+            if any(a in ("iam:PassRole", "iam:*", "*") for a in actions(st)):
+                passing.setdefault(logical_id, []).append(st)
+    assert list(passing) == ["DeliverWebhooksFunction"], passing
+    for st in passing["DeliverWebhooksFunction"]:
+        assert st["Effect"] == "Allow" and actions(st) == ["iam:PassRole"], st
+        assert resources(st) == [{"Fn::GetAtt": ["WebhookRetryRole", "Arn"]}], st
+        assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}, st
+
+
+def test_retry_role_trusts_only_the_scheduler_and_invokes_only_the_deliver_function(template):
+    role = template["Resources"]["WebhookRetryRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    props = role["Properties"]
+
+    trust = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust
+    for st in trust:
+        assert st["Effect"] == "Allow", st
+        services = st["Principal"]["Service"]
+        assert st["Principal"] == {"Service": services} and services in ("scheduler.amazonaws.com", ["scheduler.amazonaws.com"]), st
+        assert actions(st) == ["sts:AssumeRole"], st
+        # Only this account's schedules (confused deputy).
+        assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, st
+        # ...and, if narrowed further, the retry group's (Scheduler's source is the schedule group).
+        group_arn = {"Fn::GetAtt": ["WebhookRetryGroup", "Arn"]}
+        assert st["Condition"]["StringEquals"].get("aws:SourceArn", group_arn) == group_arn, st
+
+    assert not props.get("ManagedPolicyArns")
+    granted = [st for policy in props["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+    assert granted
+    for st in granted:
+        assert st["Effect"] == "Allow" and "NotResource" not in st, st
+        assert actions(st) == ["lambda:InvokeFunction"], st
+        assert [sub_text(r) for r in resources(st)] == [DELIVER_WEBHOOKS_ARN], st
+
+    # That ARN, and the one the schedules target, is the deliver function's: its explicit name.
+    deliver = template["Resources"]["DeliverWebhooksFunction"]["Properties"]
+    assert sub_text(deliver["Environment"]["Variables"]["AUTOBILL_WEBHOOK_RETRY_TARGET_ARN"]) == DELIVER_WEBHOOKS_ARN
+    name = stack.resolve(deliver["FunctionName"], STACK_VALUES)
+    arn = stack.resolve({"Fn::Sub": DELIVER_WEBHOOKS_ARN}, STACK_VALUES)
+    assert arn == f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
+
+
+def alarms(template: dict) -> dict[str, dict]:
+    return stack.resources_of_type(template, "AWS::CloudWatch::Alarm")
+
+
+def assert_fires_on_one(alarm: dict) -> None:
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Threshold"] == 1
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_disabled_webhook_endpoints_raise_an_alarm(template):
+    watching = [a for a in alarms(template).values() if a.get("MetricName") == "WebhookEndpointDisabled"]
+    assert len(watching) == 1, watching
+    alarm = watching[0]
+    assert alarm["Namespace"] == "autobill"
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Period"] == 300
+    # A metric is its namespace, name and dimensions: the alarm must name the dimensions the
+    # function emits it with (shared/src/metrics.rs counts with a `provider` dimension).
+    emitter = (ROOT / "shared" / "src" / "metrics.rs").read_text(encoding="utf-8")
+    assert '"Dimensions": [["provider"]]' in emitter, "metrics::count no longer emits just a provider dimension"
+    sources = [*(ROOT / "shared" / "src").rglob("*.rs"), *(ROOT / "functions").rglob("*.rs")]
+    providers = {
+        provider
+        for source in sources
+        for provider in re.findall(r'count\(\s*"WebhookEndpointDisabled"\s*,\s*"([^"]+)"\s*\)', source.read_text(encoding="utf-8"))
+    }
+    assert len(providers) == 1, f"WebhookEndpointDisabled counted with providers {providers}"
+    assert alarm["Dimensions"] == [{"Name": "provider", "Value": providers.pop()}]
+    assert_fires_on_one(alarm)
+    # The operator is told how to bring the endpoint back.
+    assert "WEBHOOK#" in alarm["AlarmDescription"] and "enabled" in alarm["AlarmDescription"]
+
+
+def test_every_dead_letter_queue_has_an_alarm(template):
+    queues = set(stack.resources_of_type(template, "AWS::SQS::Queue"))
+    assert {"FulfilDLQ", "OutboxDLQ", "WebhooksDLQ"} <= queues
+    watched = {}
+    for logical_id, alarm in alarms(template).items():
+        if alarm.get("Namespace") == "AWS/SQS":
+            assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible", logical_id
+            (dimension,) = alarm["Dimensions"]
+            assert dimension["Name"] == "QueueName", logical_id
+            queue = dimension["Value"]["Fn::GetAtt"][0]
+            assert dimension["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}, logical_id
+            assert_fires_on_one(alarm)
+            watched[queue] = logical_id
+    assert set(watched) == queues, queues - set(watched)
+
+
+def test_alarms_notify_the_alarm_topic(template):
+    assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    for logical_id, alarm in alarms(template).items():
+        assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"], logical_id
+    # The e-mail subscription exists only when an address is given.
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+    subscriptions = {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SNS::Subscription"
+    }
+    assert len(subscriptions) == 1, subscriptions
+    (subscription,) = subscriptions.values()
+    condition = subscription["Condition"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
 
 
 def test_wait_times_out_when_nothing_answers():
@@ -430,6 +630,7 @@ def test_create_twice_succeeds(local):
     assert f"bucket {local['bucket']}: exists" in again.stdout
     assert f"events {local['event_bus']}: exists" in again.stdout
     assert f"mail   {local['configuration_set']}: exists" in again.stdout
+    assert f"sched  {local['schedule_group']}: exists" in again.stdout
 
 
 def test_event_bus_exists(template, local, endpoint, session):
@@ -457,3 +658,23 @@ def test_create_without_configuration_set_uses_the_default(local, endpoint, sess
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"mail   {stack.DEFAULT_CONFIGURATION_SET}: " in again.stdout
     session.client("sesv2", endpoint_url=endpoint).get_configuration_set(ConfigurationSetName=stack.DEFAULT_CONFIGURATION_SET)
+
+
+def test_schedule_group_exists(template, local, endpoint, session):
+    only(template, "AWS::Scheduler::ScheduleGroup")
+    scheduler = session.client("scheduler", endpoint_url=endpoint)
+    group = scheduler.get_schedule_group(Name=local["schedule_group"])
+    assert group["Name"] == local["schedule_group"]
+    assert group["State"] == "ACTIVE"
+    assert f"sched  {local['schedule_group']}: created" in local["stdout"]
+    # Empty: the local process runs the webhook retries itself.
+    assert scheduler.list_schedules(GroupName=local["schedule_group"])["Schedules"] == []
+
+
+def test_create_without_schedule_group_uses_the_default(local, endpoint, session):
+    """`create` as run.sh and test.sh call it, without --schedule-group, still works."""
+    args = [a for a in local["args"] if a not in ("--schedule-group", local["schedule_group"])]
+    again = run_stack(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"sched  {stack.DEFAULT_SCHEDULE_GROUP}: " in again.stdout
+    session.client("scheduler", endpoint_url=endpoint).get_schedule_group(Name=stack.DEFAULT_SCHEDULE_GROUP)

@@ -3,15 +3,19 @@
 //! code paths, local endpoint.
 
 mod mailbox;
+mod receiver;
 
-use autobill::app::AwsFulfil;
+use autobill::app::{AwsFulfil, AwsWebhooks};
 use autobill::http::sandbox::{SandboxPay, sandbox_pay_router};
 use autobill::ports::{OutboxStore, SystemClock};
+use autobill::ports::{RetryScheduler, RetryTask, StoreError, WebhookStore};
 use axum::response::Html;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// The sample order form, with a fresh idempotency token in each copy served.
 async fn order_form() -> Html<String> {
@@ -19,9 +23,70 @@ async fn order_form() -> Html<String> {
     Html(include_str!("../order-form.html").replace("{{idempotency_key}}", &token))
 }
 
+/// Webhook retries: in AWS one-time EventBridge Scheduler schedules; here a timer in this process.
+#[derive(Clone)]
+struct LocalRetries(mpsc::UnboundedSender<(RetryTask, DateTime<Utc>)>);
+
+impl RetryScheduler for LocalRetries {
+    async fn schedule(&self, task: &RetryTask, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.0
+            .send((task.clone(), at))
+            .map_err(|_| StoreError("the local retry timer stopped".into()))
+    }
+}
+
+type LocalWebhooks = AwsWebhooks<LocalRetries>;
+
+async fn retry_loop(webhooks: Arc<LocalWebhooks>, mut due: mpsc::UnboundedReceiver<(RetryTask, DateTime<Utc>)>) {
+    while let Some((task, at)) = due.recv().await {
+        let webhooks = webhooks.clone();
+        tokio::spawn(async move {
+            let wait = (at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            if let Err(e) = webhooks.attempt(&task).await {
+                tracing::warn!(endpoint = %task.endpoint_id, error = %e, "webhook retry failed");
+            }
+        });
+    }
+}
+
+/// The demo receiver, and the developer's own endpoint from `AUTOBILL_WEBHOOK_URL` /
+/// `AUTOBILL_WEBHOOK_SECRET` when set: both for every event.
+async fn register_local_endpoints(webhooks: &LocalWebhooks, base: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut endpoints = vec![autobill::webhooks::Endpoint {
+        id: "local-receiver".into(),
+        url: format!("{base}/webhook-receiver/demo"),
+        secret: receiver::DEMO_SECRET.into(),
+        events: vec![],
+        conditions: vec![],
+        fields: vec![],
+        enabled: true,
+    }];
+    if let Ok(url) = std::env::var("AUTOBILL_WEBHOOK_URL") {
+        let secret = std::env::var("AUTOBILL_WEBHOOK_SECRET")
+            .map_err(|_| "AUTOBILL_WEBHOOK_URL is set: set AUTOBILL_WEBHOOK_SECRET (whsec_…) too")?;
+        endpoints.push(autobill::webhooks::Endpoint {
+            id: "local-custom".into(),
+            url,
+            secret,
+            events: vec![],
+            conditions: vec![],
+            fields: vec![],
+            enabled: true,
+        });
+    }
+    for endpoint in endpoints {
+        endpoint
+            .validate(webhooks.policy)
+            .map_err(|e| format!("webhook endpoint {}: {e}", endpoint.id))?;
+        webhooks.store.seed_endpoint(&endpoint).await?;
+    }
+    Ok(())
+}
+
 /// What the table's stream and the bus's rules do in AWS: publish new outbox events (every
-/// 250 ms here) and deliver `invoice.paid` to fulfilment, as the `fulfil` rule would.
-async fn outbox_loop(fulfil: Arc<AwsFulfil>) -> Result<(), Box<dyn std::error::Error>> {
+/// 250 ms here), deliver `invoice.paid` to fulfilment and every event to the webhooks.
+async fn outbox_loop(fulfil: Arc<AwsFulfil>, webhooks: Arc<LocalWebhooks>) -> Result<(), Box<dyn std::error::Error>> {
     let (store, bus) = autobill::app::outbox_parts().await?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -39,7 +104,17 @@ async fn outbox_loop(fulfil: Arc<AwsFulfil>) -> Result<(), Box<dyn std::error::E
                 continue;
             }
         };
-        for event in events.filter(|e| e.kind == "invoice.paid") {
+        for event in events {
+            let webhooks = webhooks.clone();
+            let detail = event.detail.clone();
+            tokio::spawn(async move {
+                if let Err(e) = webhooks.on_event(&detail).await {
+                    tracing::warn!(error = %e, "webhook delivery failed");
+                }
+            });
+            if event.kind != "invoice.paid" {
+                continue;
+            }
             let Some(invoice_id) = event.detail["data"]["invoice_id"].as_str().map(str::to_owned) else {
                 continue;
             };
@@ -81,6 +156,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(autobill::http::get_invoice_router(invoices.clone()))
         .merge(autobill::http::callbacks::callback_router(callbacks.clone()))
         .merge(mailbox::router())
+        .merge(receiver::router())
         .route("/", get(order_form));
     if let Ok(secret) = std::env::var("AUTOBILL_SANDBOX_SECRET") {
         let sandbox = SandboxPay {
@@ -94,8 +170,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let fulfil = Arc::new(autobill::app::fulfil_service().await?);
     let sweeper = tokio::spawn(sweep_loop(fulfil.clone(), autobill::app::sweep_after()?));
+    let (retries, due) = mpsc::unbounded_channel();
+    let webhooks = Arc::new(autobill::app::webhooks_with(LocalRetries(retries)).await?);
+    let base = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+    register_local_endpoints(&webhooks, &base).await?;
+    let retrier = tokio::spawn(retry_loop(webhooks.clone(), due));
     let publisher = tokio::spawn(async {
-        if let Err(e) = outbox_loop(fulfil).await {
+        if let Err(e) = outbox_loop(fulfil, webhooks).await {
             tracing::error!(error = %e, "the outbox publisher could not start");
         }
     });
@@ -110,6 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     publisher.abort();
+    retrier.abort();
     sweeper.abort();
     Ok(())
 }

@@ -124,6 +124,14 @@ impl DynamoStore {
         }
     }
 
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -302,7 +310,12 @@ impl InvoiceIssuer for DynamoStore {
         }
     }
 
-    async fn insert_issued(&self, invoice: &Invoice, claim: Option<&IdempotencyClaim>) -> Result<(), InsertError> {
+    async fn insert_issued(
+        &self,
+        invoice: &Invoice,
+        event: &OutboxEvent,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<(), InsertError> {
         let invoice_item = serde_dynamo::to_item(InvoiceItem::new(invoice)).map_err(store_err)?;
         let pointer: Item = HashMap::from([
             ("pk".into(), s(number_pk(&invoice.number.to_string()))),
@@ -314,6 +327,7 @@ impl InvoiceIssuer for DynamoStore {
             self.counter_update(invoice)?,
             self.put_new(invoice_item, None)?,
             self.put_new(pointer, None)?,
+            self.put_new(outbox_item(event), None)?,
         ];
         if let Some(c) = claim {
             let item: Item = HashMap::from([
@@ -330,7 +344,7 @@ impl InvoiceIssuer for DynamoStore {
             return Ok(());
         };
         let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-        if failed(3) {
+        if failed(4) {
             Err(InsertError::KeyClaimed)
         } else if failed(0) || failed(2) || codes.iter().any(|c| c == "TransactionConflict") {
             Err(InsertError::NumberTaken)
@@ -431,8 +445,9 @@ impl PaymentStore for DynamoStore {
         &self,
         invoice: &Invoice,
         payment: &PaymentNotice,
-        at: DateTime<Utc>,
+        event: &OutboxEvent,
     ) -> Result<Recorded, StoreError> {
+        let at = event.at;
         let reason = format!(
             "{} payment {}: received {} {}, invoice is {} {}",
             payment.provider,
@@ -453,6 +468,7 @@ impl PaymentStore for DynamoStore {
         let actions = vec![
             self.put_new(Self::payment_item(payment, &invoice.id, "mismatch", at), None)?,
             review,
+            self.put_new(outbox_item(event), None)?,
         ];
         match self.transact(actions).await? {
             None => Ok(Recorded::Applied),

@@ -91,7 +91,12 @@ impl InvoiceIssuer for MemoryStore {
         Ok(self.counter(prefix, year))
     }
 
-    async fn insert_issued(&self, invoice: &Invoice, claim: Option<&IdempotencyClaim>) -> Result<(), InsertError> {
+    async fn insert_issued(
+        &self,
+        invoice: &Invoice,
+        event: &OutboxEvent,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<(), InsertError> {
         self.with(|s| {
             let n = &invoice.number;
             let key = (n.prefix.clone(), n.year);
@@ -109,6 +114,7 @@ impl InvoiceIssuer for MemoryStore {
             }
             s.counters.insert(key, n.seq);
             s.numbers.insert(n.to_string(), invoice.id.clone());
+            s.outbox.push((event.clone(), false));
             s.invoices.insert(invoice.id.clone(), invoice.clone());
             if let Some(c) = claim {
                 s.claims.insert(c.key.clone(), c.clone());
@@ -175,7 +181,7 @@ impl PaymentStore for MemoryStore {
         &self,
         invoice: &Invoice,
         payment: &PaymentNotice,
-        _at: DateTime<Utc>,
+        event: &OutboxEvent,
     ) -> Result<Recorded, StoreError> {
         if !self.record(payment, "mismatch") {
             return Ok(Recorded::Duplicate);
@@ -183,6 +189,7 @@ impl PaymentStore for MemoryStore {
         Ok(self.with(|s| match s.invoices.get_mut(&invoice.id) {
             Some(i) if matches!(i.status, Status::Issued | Status::Overdue) => {
                 i.status = Status::NeedsReview;
+                s.outbox.push((event.clone(), false));
                 Recorded::Applied
             }
             _ => Recorded::Unapplied,
@@ -230,5 +237,74 @@ impl EventBus for MemoryStore {
     async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<bool>, StoreError> {
         self.with(|s| s.published.extend(events.iter().cloned()));
         Ok(vec![true; events.len()])
+    }
+}
+
+/// Webhook endpoints and the delivery log, in memory.
+#[derive(Clone, Default, Debug)]
+pub struct MemoryWebhooks(Arc<Mutex<(Vec<crate::ports::EndpointRecord>, Vec<crate::ports::AttemptLog>)>>);
+
+impl MemoryWebhooks {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut (Vec<crate::ports::EndpointRecord>, Vec<crate::ports::AttemptLog>)) -> T,
+    ) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn log(&self) -> Vec<crate::ports::AttemptLog> {
+        self.with(|s| s.1.clone())
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut crate::ports::EndpointRecord)) -> Result<(), StoreError> {
+        self.with(|s| match s.0.iter_mut().find(|r| r.endpoint.id == id) {
+            Some(r) => {
+                f(r);
+                Ok(())
+            }
+            None => Err(StoreError(format!("no endpoint {id}"))),
+        })
+    }
+}
+
+impl crate::ports::WebhookStore for MemoryWebhooks {
+    async fn endpoints(&self) -> Result<Vec<crate::ports::EndpointRecord>, StoreError> {
+        Ok(self.with(|s| s.0.clone()))
+    }
+
+    async fn endpoint(&self, id: &str) -> Result<Option<crate::ports::EndpointRecord>, StoreError> {
+        Ok(self.with(|s| s.0.iter().find(|r| r.endpoint.id == id).cloned()))
+    }
+
+    async fn seed_endpoint(&self, endpoint: &crate::webhooks::Endpoint) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            if s.0.iter().any(|r| r.endpoint.id == endpoint.id) {
+                return false;
+            }
+            s.0.push(crate::ports::EndpointRecord {
+                endpoint: endpoint.clone(),
+                failing_since: None,
+            });
+            true
+        }))
+    }
+
+    async fn log_attempt(&self, entry: &crate::ports::AttemptLog) -> Result<(), StoreError> {
+        self.with(|s| s.1.push(entry.clone()));
+        Ok(())
+    }
+
+    async fn endpoint_failed(&self, id: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        let mut since = at;
+        self.update(id, |r| since = *r.failing_since.get_or_insert(at))?;
+        Ok(since)
+    }
+
+    async fn endpoint_succeeded(&self, id: &str) -> Result<(), StoreError> {
+        self.update(id, |r| r.failing_since = None)
+    }
+
+    async fn disable_endpoint(&self, id: &str, _reason: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update(id, |r| r.endpoint.enabled = false)
     }
 }

@@ -1,0 +1,136 @@
+//! Delivering domain events to the vendor's endpoints: matched by type and conditions, trimmed
+//! to the chosen fields, signed by the Standard Webhooks scheme (`webhook-id` = the event id,
+//! the same on every retry), logged per attempt, retried on the schedule through the
+//! scheduler, endpoints disabled on `410 Gone` or after 5 days of failures.
+
+use crate::ports::{AttemptLog, Clock, RetryScheduler, RetryTask, StoreError, WebhookSender, WebhookStore};
+use crate::webhooks::{AttemptOutcome, Secret, UrlPolicy, Verdict, after_attempt, check_url, should_disable, sign};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Webhooks<S, H, R> {
+    pub store: S,
+    pub sender: H,
+    pub scheduler: R,
+    pub clock: Arc<dyn Clock>,
+    pub policy: UrlPolicy,
+}
+
+fn text(event: &Value, key: &str) -> String {
+    event[key].as_str().unwrap_or_default().to_owned()
+}
+
+impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
+    /// A new domain event: a first attempt to every endpoint that wants it, all at once (one
+    /// slow endpoint neither holds up the others nor the function's deadline). Returns how
+    /// many endpoints it went to.
+    pub async fn on_event(&self, event: &Value) -> Result<usize, StoreError> {
+        let tasks: Vec<RetryTask> = self
+            .store
+            .endpoints()
+            .await?
+            .into_iter()
+            .filter(|r| r.endpoint.wants(event))
+            .map(|r| RetryTask {
+                endpoint_id: r.endpoint.id,
+                attempt: 1,
+                event: event.clone(),
+            })
+            .collect();
+        let results = futures_util::future::join_all(tasks.iter().map(|task| self.attempt(task))).await;
+        for (task, result) in tasks.iter().zip(results) {
+            if let Err(e) = result {
+                tracing::error!(endpoint = %task.endpoint_id, error = %e, "webhook attempt not completed");
+            }
+        }
+        Ok(tasks.len())
+    }
+
+    /// One attempt (the first, or a retry the scheduler handed back).
+    pub async fn attempt(&self, task: &RetryTask) -> Result<Verdict, StoreError> {
+        let Some(record) = self.store.endpoint(&task.endpoint_id).await? else {
+            return Ok(Verdict::GiveUp);
+        };
+        let endpoint = &record.endpoint;
+        if !endpoint.enabled {
+            tracing::info!(endpoint = %endpoint.id, "endpoint disabled: attempt skipped");
+            return Ok(Verdict::GiveUp);
+        }
+        let now = self.clock.now();
+        let (event_id, event_type) = (text(&task.event, "id"), text(&task.event, "type"));
+        let body = serde_json::to_vec(&endpoint.payload(&task.event)).map_err(|e| StoreError(e.to_string()))?;
+        // A URL or secret an operator broke in the console: nothing can be sent until fixed.
+        let checked =
+            Secret::parse(&endpoint.secret).and_then(|secret| Ok((secret, check_url(&endpoint.url, self.policy)?)));
+        let response = match checked {
+            Ok((secret, _)) => {
+                let timestamp = now.timestamp();
+                let headers = [
+                    ("content-type", "application/json".to_owned()),
+                    ("webhook-id", event_id.clone()),
+                    ("webhook-timestamp", timestamp.to_string()),
+                    ("webhook-signature", sign(&secret, &event_id, timestamp, &body)),
+                ];
+                self.sender.post(&endpoint.url, &headers, body).await
+            }
+            Err(e) => {
+                let reason = format!("endpoint misconfigured: {e}");
+                self.store.disable_endpoint(&endpoint.id, &reason, now).await?;
+                crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+                tracing::error!(endpoint = %endpoint.id, %reason, "webhook endpoint disabled");
+                return Ok(Verdict::DisableEndpoint);
+            }
+        };
+        let status = match &response.outcome {
+            AttemptOutcome::Status { code, .. } => Some(*code),
+            _ => None,
+        };
+        self.store
+            .log_attempt(&AttemptLog {
+                event_id: event_id.clone(),
+                event_type,
+                endpoint_id: endpoint.id.clone(),
+                attempt: task.attempt,
+                at: now,
+                status,
+                outcome: format!("{:?}", response.outcome),
+                latency_ms: response.latency_ms,
+                response: response.body.chars().take(1024).collect(),
+            })
+            .await?;
+
+        let verdict = after_attempt(task.attempt, &response.outcome, now);
+        match &verdict {
+            Verdict::Delivered => self.store.endpoint_succeeded(&endpoint.id).await?,
+            Verdict::DisableEndpoint => {
+                self.store
+                    .disable_endpoint(&endpoint.id, "answered 410 Gone", now)
+                    .await?;
+                crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+                tracing::warn!(endpoint = %endpoint.id, "webhook endpoint answered 410 Gone: disabled");
+            }
+            Verdict::Retry { at } => {
+                let failing_since = self.store.endpoint_failed(&endpoint.id, now).await?;
+                if should_disable(failing_since, now) {
+                    self.store
+                        .disable_endpoint(&endpoint.id, "failing for 5 days", now)
+                        .await?;
+                    crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+                    tracing::error!(endpoint = %endpoint.id, "webhook endpoint failing for 5 days: disabled");
+                    return Ok(Verdict::DisableEndpoint);
+                }
+                let next = RetryTask {
+                    attempt: task.attempt + 1,
+                    ..task.clone()
+                };
+                self.scheduler.schedule(&next, *at).await?;
+            }
+            Verdict::GiveUp => {
+                self.store.endpoint_failed(&endpoint.id, now).await?;
+                crate::metrics::count("WebhookDeliveryAbandoned", "webhooks");
+                tracing::error!(endpoint = %endpoint.id, event = %event_id, "webhook delivery abandoned after all retries");
+            }
+        }
+        Ok(verdict)
+    }
+}

@@ -1,0 +1,69 @@
+//! The domain events autobill announces (through the outbox, then EventBridge, then webhooks):
+//! `{"id": "evt_…", "type", "timestamp", "data": {…}}`. The id is stable across every retry.
+
+use crate::domain::Invoice;
+use crate::domain::subscription::Extension;
+use crate::payments::PaymentNotice;
+use crate::ports::OutboxEvent;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+fn event(kind: &str, at: DateTime<Utc>, data: Value) -> OutboxEvent {
+    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+    let detail = json!({ "id": id, "type": kind, "timestamp": at.to_rfc3339(), "data": data });
+    OutboxEvent {
+        id,
+        kind: kind.to_owned(),
+        at,
+        detail,
+    }
+}
+
+fn invoice_data(invoice: &Invoice) -> Value {
+    json!({
+        "invoice_id": invoice.id,
+        "number": invoice.number.to_string(),
+        "account": invoice.account,
+        "plan": invoice.plan,
+        "quantity": invoice.quantity,
+        "total": invoice.total.0,
+        "currency": invoice.currency,
+        "due_date": invoice.due_date.to_string(),
+        "buyer": {"name": invoice.buyer.name, "inn": invoice.buyer.inn, "email": invoice.buyer.email},
+    })
+}
+
+pub fn invoice_issued(invoice: &Invoice, at: DateTime<Utc>) -> OutboxEvent {
+    event("invoice.issued", at, invoice_data(invoice))
+}
+
+pub fn invoice_paid(invoice: &Invoice, payment: &PaymentNotice, at: DateTime<Utc>) -> OutboxEvent {
+    let mut data = invoice_data(invoice);
+    data["paid_at"] = json!(at.to_rfc3339());
+    data["payment"] = json!({"provider": payment.provider, "id": payment.payment_id});
+    event("invoice.paid", at, data)
+}
+
+pub fn invoice_needs_review(invoice: &Invoice, payment: &PaymentNotice, at: DateTime<Utc>) -> OutboxEvent {
+    let mut data = invoice_data(invoice);
+    data["payment"] = json!({
+        "provider": payment.provider, "id": payment.payment_id,
+        "amount": payment.amount.0, "currency": payment.currency,
+    });
+    event("invoice.needs_review", at, data)
+}
+
+pub fn subscription_activated(invoice: &Invoice, extension: &Extension, at: DateTime<Utc>) -> OutboxEvent {
+    event(
+        "subscription.activated",
+        at,
+        json!({
+            "account": invoice.account,
+            "plan": invoice.plan,
+            "period_start": extension.after.start.to_string(),
+            "period_end": extension.after.end.to_string(),
+            "invoice_id": invoice.id,
+            "number": invoice.number.to_string(),
+        }),
+    )
+}
