@@ -229,6 +229,23 @@ mod tests {
     }
 
     #[test]
+    fn webhook_endpoints_come_from_the_config_with_a_generated_secret() {
+        let text = format!(
+            "{}\n[[webhooks]]\nid = \"crm\"\nurl = \"https://crm.example.com/hook\"\nevents = [\"invoice.paid\"]\n\
+             conditions = [{{ path = \"data.plan\", op = \"eq\", value = \"pro\" }}]\n",
+            include_str!("../../infra/local/config.toml")
+        );
+        let cfg = BillingConfig::parse(&text, ConfigFormat::Toml).unwrap();
+        let (a, b) = (cfg.webhooks[0].endpoint().unwrap(), cfg.webhooks[0].endpoint().unwrap());
+        assert!(
+            a.secret.starts_with("whsec_") && a.secret != b.secret,
+            "a fresh random secret each time"
+        );
+        a.validate(crate::webhooks::UrlPolicy::Production).unwrap();
+        assert!(!format!("{a:?}").contains(&a.secret), "Debug never shows the secret");
+    }
+
+    #[test]
     fn a_bad_seller_account_is_refused() {
         let text =
             include_str!("../../infra/local/config.toml").replace("40702810238000001234", "40702810338000001234");
