@@ -18,7 +18,7 @@ pub struct BillingConfig {
 }
 
 /// A webhook endpoint as configured; the secret is generated when not given.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub id: String,
@@ -31,6 +31,15 @@ pub struct WebhookConfig {
     pub conditions: Vec<crate::webhooks::Condition>,
     #[serde(default)]
     pub fields: Vec<String>,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookConfig {

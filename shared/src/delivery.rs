@@ -38,12 +38,19 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             })
             .collect();
         let results = futures_util::future::join_all(tasks.iter().map(|task| self.attempt(task))).await;
+        let mut failed = None;
         for (task, result) in tasks.iter().zip(results) {
             if let Err(e) = result {
                 tracing::error!(endpoint = %task.endpoint_id, error = %e, "webhook attempt not completed");
+                failed = Some(e);
             }
         }
-        Ok(tasks.len())
+        // An attempt whose retry could not be arranged must not vanish: the error makes the
+        // event be delivered again (receivers dedupe on webhook-id), then dead-lettered.
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(tasks.len()),
+        }
     }
 
     /// One attempt (the first, or a retry the scheduler handed back).
@@ -99,7 +106,9 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             })
             .await?;
 
-        let verdict = after_attempt(task.attempt, &response.outcome, now);
+        // Timed from the answer, not the request: after a 15 s timeout "in 5 s" starts now.
+        let answered = self.clock.now();
+        let verdict = after_attempt(task.attempt, &response.outcome, answered);
         match &verdict {
             Verdict::Delivered => self.store.endpoint_succeeded(&endpoint.id).await?,
             Verdict::DisableEndpoint => {
@@ -126,7 +135,13 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
                 self.scheduler.schedule(&next, *at).await?;
             }
             Verdict::GiveUp => {
-                self.store.endpoint_failed(&endpoint.id, now).await?;
+                let failing_since = self.store.endpoint_failed(&endpoint.id, now).await?;
+                if should_disable(failing_since, now) {
+                    self.store
+                        .disable_endpoint(&endpoint.id, "failing for 5 days", now)
+                        .await?;
+                    crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+                }
                 crate::metrics::count("WebhookDeliveryAbandoned", "webhooks");
                 tracing::error!(endpoint = %endpoint.id, event = %event_id, "webhook delivery abandoned after all retries");
             }

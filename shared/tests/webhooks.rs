@@ -291,3 +291,39 @@ async fn production_refuses_loopback_and_plain_http() {
     assert!(receiver.got.lock().unwrap().is_empty());
     assert!(!store.endpoint("local").await.unwrap().unwrap().endpoint.enabled);
 }
+
+/// A scheduler that is down.
+struct DownScheduler;
+impl RetryScheduler for DownScheduler {
+    async fn schedule(&self, _: &RetryTask, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(StoreError("scheduler unavailable".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_retry_that_cannot_be_scheduled_is_an_error_not_a_silent_loss() {
+    let store = MemoryWebhooks::default();
+    store
+        .seed_endpoint(&endpoint("e", "https://a.example/h", &[], json!([]), &[]))
+        .await
+        .unwrap();
+    let receiver = Arc::new(Receiver {
+        answers: Mutex::new(
+            vec![AttemptOutcome::Status {
+                code: 500,
+                retry_after: None,
+            }]
+            .into(),
+        ),
+        ..Default::default()
+    });
+    let webhooks = Webhooks {
+        store,
+        sender: Fake(receiver),
+        scheduler: DownScheduler,
+        clock: Arc::new(common::at("2026-11-27T10:00:00Z")),
+        policy: UrlPolicy::Production,
+    };
+    // The error makes EventBridge deliver the event again (and dead-letter it in the end).
+    assert!(webhooks.on_event(&paid("pro", 1)).await.is_err());
+}

@@ -305,6 +305,9 @@ impl crate::ports::WebhookStore for MemoryWebhooks {
     }
 
     async fn disable_endpoint(&self, id: &str, _reason: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.update(id, |r| r.endpoint.enabled = false)
+        self.update(id, |r| {
+            r.endpoint.enabled = false;
+            r.failing_since = None;
+        })
     }
 }

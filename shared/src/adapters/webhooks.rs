@@ -72,7 +72,20 @@ impl WebhookStore for DynamoStore {
             .send()
             .await
             .map_err(store_err)?;
-        out.items.unwrap_or_default().into_iter().map(record).collect()
+        // One item an operator broke in the console must not stop every delivery: skip it, loudly.
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| match record(item) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "unreadable webhook endpoint item skipped");
+                    crate::metrics::count("WebhookEndpointUnreadable", "webhooks");
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
@@ -178,7 +191,8 @@ impl WebhookStore for DynamoStore {
 
     async fn disable_endpoint(&self, id: &str, reason: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.endpoint_update(id)
-            .update_expression("SET enabled = :f, disabled_reason = :r, disabled_at = :at")
+            // A re-enabled endpoint starts with a clean slate.
+            .update_expression("SET enabled = :f, disabled_reason = :r, disabled_at = :at REMOVE failing_since")
             .expression_attribute_values(":f", AttributeValue::Bool(false))
             .expression_attribute_values(":r", s(reason))
             .expression_attribute_values(":at", s(at.to_rfc3339()))
@@ -301,6 +315,15 @@ impl SchedulerRetries {
 impl RetryScheduler for SchedulerRetries {
     async fn schedule(&self, task: &RetryTask, at: DateTime<Utc>) -> Result<(), StoreError> {
         use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+        // At least a minute ahead (schedules fire to the minute), and named after the attempt
+        // itself: a second chain for the same message collides with the first and is dropped.
+        let at = at.max(Utc::now() + chrono::Duration::seconds(60));
+        let name = {
+            use sha2::Digest;
+            let event_id = task.event["id"].as_str().unwrap_or_default();
+            let digest = sha2::Sha256::digest(format!("{event_id}|{}|{}", task.endpoint_id, task.attempt));
+            format!("wh-{}-{}", task.attempt, &hex::encode(digest)[..40])
+        };
         let input = serde_json::json!({ "retry": task }).to_string();
         let target = Target::builder()
             .arn(&self.target_arn)
@@ -312,9 +335,10 @@ impl RetryScheduler for SchedulerRetries {
             .mode(FlexibleTimeWindowMode::Off)
             .build()
             .map_err(|e| StoreError(e.to_string()))?;
-        self.client
+        let created = self
+            .client
             .create_schedule()
-            .name(format!("wh-{}-{}", task.attempt, uuid::Uuid::now_v7().simple()))
+            .name(name)
             .group_name(&self.group)
             .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
             .schedule_expression_timezone("UTC")
@@ -322,8 +346,11 @@ impl RetryScheduler for SchedulerRetries {
             .target(target)
             .action_after_completion(ActionAfterCompletion::Delete)
             .send()
-            .await
-            .map_err(|e| StoreError(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string()))?;
-        Ok(())
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conflict_exception()) => Ok(()),
+            Err(e) => Err(StoreError(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())),
+        }
     }
 }
