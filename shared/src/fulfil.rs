@@ -54,8 +54,23 @@ pub fn act_key(invoice: &Invoice, act: &ActDetails) -> String {
     format!("acts/{}/{}.pdf", act.date.format("%Y/%m"), invoice.number)
 }
 
+/// How often one call decides the period again when other invoices keep extending the same
+/// subscription meanwhile.
+const DECISIONS: u32 = 3;
+
 impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
     pub async fn fulfil(&self, invoice_id: &str) -> Result<Outcome, FulfilError> {
+        for attempt in 1..=DECISIONS {
+            match self.fulfil_once(invoice_id).await {
+                // Overtaken by another invoice of the same account: decide again right away.
+                Err(FulfilError::SubscriptionMoved) if attempt < DECISIONS => continue,
+                outcome => return outcome,
+            }
+        }
+        Err(FulfilError::SubscriptionMoved)
+    }
+
+    async fn fulfil_once(&self, invoice_id: &str) -> Result<Outcome, FulfilError> {
         let invoice = self
             .store
             .get_invoice(invoice_id)
