@@ -53,6 +53,19 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         }
     }
 
+    /// Disables an endpoint and tells the operator (metric → alarm).
+    async fn disable(
+        &self,
+        endpoint_id: &str,
+        reason: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.disable_endpoint(endpoint_id, reason, now).await?;
+        crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+        tracing::error!(endpoint = %endpoint_id, %reason, "webhook endpoint disabled");
+        Ok(())
+    }
+
     /// One attempt (the first, or a retry the scheduler handed back).
     pub async fn attempt(&self, task: &RetryTask) -> Result<Verdict, StoreError> {
         let Some(record) = self.store.endpoint(&task.endpoint_id).await? else {
@@ -81,10 +94,8 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
                 self.sender.post(&endpoint.url, &headers, body).await
             }
             Err(e) => {
-                let reason = format!("endpoint misconfigured: {e}");
-                self.store.disable_endpoint(&endpoint.id, &reason, now).await?;
-                crate::metrics::count("WebhookEndpointDisabled", "webhooks");
-                tracing::error!(endpoint = %endpoint.id, %reason, "webhook endpoint disabled");
+                self.disable(&endpoint.id, &format!("endpoint misconfigured: {e}"), now)
+                    .await?;
                 return Ok(Verdict::DisableEndpoint);
             }
         };
@@ -112,20 +123,12 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         match &verdict {
             Verdict::Delivered => self.store.endpoint_succeeded(&endpoint.id).await?,
             Verdict::DisableEndpoint => {
-                self.store
-                    .disable_endpoint(&endpoint.id, "answered 410 Gone", now)
-                    .await?;
-                crate::metrics::count("WebhookEndpointDisabled", "webhooks");
-                tracing::warn!(endpoint = %endpoint.id, "webhook endpoint answered 410 Gone: disabled");
+                self.disable(&endpoint.id, "answered 410 Gone", now).await?;
             }
             Verdict::Retry { at } => {
                 let failing_since = self.store.endpoint_failed(&endpoint.id, now).await?;
                 if should_disable(failing_since, now) {
-                    self.store
-                        .disable_endpoint(&endpoint.id, "failing for 5 days", now)
-                        .await?;
-                    crate::metrics::count("WebhookEndpointDisabled", "webhooks");
-                    tracing::error!(endpoint = %endpoint.id, "webhook endpoint failing for 5 days: disabled");
+                    self.disable(&endpoint.id, "failing for 5 days", now).await?;
                     return Ok(Verdict::DisableEndpoint);
                 }
                 let next = RetryTask {
@@ -137,10 +140,7 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             Verdict::GiveUp => {
                 let failing_since = self.store.endpoint_failed(&endpoint.id, now).await?;
                 if should_disable(failing_since, now) {
-                    self.store
-                        .disable_endpoint(&endpoint.id, "failing for 5 days", now)
-                        .await?;
-                    crate::metrics::count("WebhookEndpointDisabled", "webhooks");
+                    self.disable(&endpoint.id, "failing for 5 days", now).await?;
                 }
                 crate::metrics::count("WebhookDeliveryAbandoned", "webhooks");
                 tracing::error!(endpoint = %endpoint.id, event = %event_id, "webhook delivery abandoned after all retries");
