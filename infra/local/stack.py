@@ -299,64 +299,56 @@ def create_bucket(session, endpoint: str, region: str, name: str, props: dict[st
     print(f"bucket {name}: {state} ({' '.join(extras)})" if extras else f"bucket {name}: {state}")
 
 
+def ensure(label: str, name: str, get, create, missing: tuple[str, ...], taken: tuple[str, ...]) -> None:
+    """Creates a resource unless `get` finds it; losing a race to another run counts as found."""
+    try:
+        get()
+        state = "exists"
+    except ClientError as e:
+        if error_code(e) not in missing:
+            raise
+        try:
+            create()
+            state = "created"
+        except ClientError as e:
+            if error_code(e) not in taken:
+                raise
+            state = "exists"
+    print(f"{label:<6} {name}: {state}")
+
+
 def create_email_identity(session, endpoint: str, identity: str) -> None:
     ses = session.client("sesv2", endpoint_url=endpoint)
-    try:
-        ses.get_email_identity(EmailIdentity=identity)
-        state = "exists"
-    except ses.exceptions.NotFoundException:
-        try:
-            ses.create_email_identity(EmailIdentity=identity)
-            state = "created"
-        except ses.exceptions.AlreadyExistsException:
-            state = "exists"
-    print(f"sender {identity}: {state}")
+    ensure("sender", identity,
+           lambda: ses.get_email_identity(EmailIdentity=identity),
+           lambda: ses.create_email_identity(EmailIdentity=identity),
+           missing=("NotFoundException",), taken=("AlreadyExistsException",))
 
 
 def create_configuration_set(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
     ses = session.client("sesv2", endpoint_url=endpoint)
-    try:
-        ses.get_configuration_set(ConfigurationSetName=name)
-        state = "exists"
-    except ses.exceptions.NotFoundException:
-        try:
-            ses.create_configuration_set(ConfigurationSetName=name, **props)
-            state = "created"
-        except ClientError as e:
-            # Lost a race with another run (moto names the error ConfigurationSetAlreadyExistsException).
-            if error_code(e) not in ("AlreadyExistsException", "ConfigurationSetAlreadyExistsException"):
-                raise
-            state = "exists"
-    print(f"mail   {name}: {state}")
+    # moto names the lost race ConfigurationSetAlreadyExistsException.
+    ensure("mail", name,
+           lambda: ses.get_configuration_set(ConfigurationSetName=name),
+           lambda: ses.create_configuration_set(ConfigurationSetName=name, **props),
+           missing=("NotFoundException",),
+           taken=("AlreadyExistsException", "ConfigurationSetAlreadyExistsException"))
 
 
 def create_event_bus(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
     events = session.client("events", endpoint_url=endpoint)
-    try:
-        events.describe_event_bus(Name=name)
-        state = "exists"
-    except events.exceptions.ResourceNotFoundException:
-        try:
-            events.create_event_bus(Name=name, **props)
-            state = "created"
-        except events.exceptions.ResourceAlreadyExistsException:
-            state = "exists"
-    print(f"events {name}: {state}")
+    ensure("events", name,
+           lambda: events.describe_event_bus(Name=name),
+           lambda: events.create_event_bus(Name=name, **props),
+           missing=("ResourceNotFoundException",), taken=("ResourceAlreadyExistsException",))
 
 
 def create_schedule_group(session, endpoint: str, name: str, props: dict[str, Any]) -> None:
     scheduler = session.client("scheduler", endpoint_url=endpoint)
-    try:
-        scheduler.get_schedule_group(Name=name)
-        state = "exists"
-    except scheduler.exceptions.ResourceNotFoundException:
-        try:
-            scheduler.create_schedule_group(Name=name, **props)
-            state = "created"
-        except scheduler.exceptions.ConflictException:
-            # Lost a race with another run.
-            state = "exists"
-    print(f"sched  {name}: {state}")
+    ensure("sched", name,
+           lambda: scheduler.get_schedule_group(Name=name),
+           lambda: scheduler.create_schedule_group(Name=name, **props),
+           missing=("ResourceNotFoundException",), taken=("ConflictException",))
 
 
 def create(args: argparse.Namespace) -> int:

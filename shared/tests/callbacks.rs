@@ -9,7 +9,7 @@ use autobill::payments::sandbox::{Sandbox, sign};
 use autobill::payments::{Handled, InvoiceRef, PaymentNotice, RawCallback};
 use autobill::ports::{EventBus, InvoiceReader, OutboxEvent, PaymentLookup, StoreError};
 use autobill::service::Invoices;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use std::sync::Arc;
 
 /// No YooKassa in these tests.
@@ -146,14 +146,7 @@ async fn a_forged_callback_is_refused_and_changes_nothing() {
         );
         headers
     };
-    let raw = |headers| RawCallback {
-        method: &Method::POST,
-        headers,
-        query: "",
-        body: body.as_bytes(),
-        source_ip: None,
-        now,
-    };
+    let raw = |headers| RawCallback::post(headers, body.as_bytes(), now);
     let forged = call(b"wrong-secret");
     assert_eq!(
         callbacks.handle(&sandbox, &raw(&forged)).await.status,

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -54,14 +54,7 @@ where
     if let Ok(signature) = HeaderValue::from_str(&sign(&sandbox.secret, now, body.as_bytes())) {
         callback_headers.insert("sandbox-signature", signature);
     }
-    let raw = RawCallback {
-        method: &Method::POST,
-        headers: &callback_headers,
-        query: "",
-        body: body.as_bytes(),
-        source_ip: None,
-        now,
-    };
+    let raw = RawCallback::post(&callback_headers, body.as_bytes(), now);
     let answer = sandbox.callbacks.callbacks.handle(provider.as_ref(), &raw).await;
     tracing::info!(invoice = %invoice.id, status = %answer.status, "sandbox payment sent");
     let base = sandbox.invoices.links.base(&headers);

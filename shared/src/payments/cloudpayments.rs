@@ -151,7 +151,7 @@ impl Provider for CloudPayments {
 mod tests {
     use super::*;
     use crate::domain::Kopecks;
-    use http::{HeaderMap, Method};
+    use http::HeaderMap;
 
     const SECRET: &str = "cp_api_secret";
     const FORM: &[u8] = b"TransactionId=1504&Amount=1200.00&Currency=RUB&PaymentAmount=1200.00&PaymentCurrency=RUB\
@@ -173,14 +173,7 @@ mod tests {
         if let Some(ct) = content_type {
             headers.insert("Content-Type", ct.parse().unwrap());
         }
-        CloudPayments::new(SECRET.into()).verify(&RawCallback {
-            method: &Method::POST,
-            headers: &headers,
-            query: "",
-            body,
-            source_ip: None,
-            now: 0,
-        })
+        CloudPayments::new(SECRET.into()).verify(&RawCallback::post(&headers, body, 0))
     }
 
     fn signed(body: &[u8], content_type: Option<&str>) -> Result<Verified, Rejection> {

@@ -28,6 +28,20 @@ pub struct RawCallback<'a> {
     pub now: i64,
 }
 
+impl<'a> RawCallback<'a> {
+    /// A POST with these headers and body, no query, from an unknown address.
+    pub fn post(headers: &'a HeaderMap, body: &'a [u8], now: i64) -> Self {
+        RawCallback {
+            method: &http::Method::POST,
+            headers,
+            query: "",
+            body,
+            source_ip: None,
+            now,
+        }
+    }
+}
+
 /// How the callback names our invoice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InvoiceRef {

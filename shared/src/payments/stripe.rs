@@ -208,7 +208,7 @@ impl Provider for Stripe {
 mod tests {
     use super::*;
     use crate::domain::Kopecks;
-    use http::{HeaderMap, Method};
+    use http::HeaderMap;
 
     const SECRET: &str = "whsec_test_secret";
     const T: i64 = 1_700_000_000;
@@ -241,14 +241,7 @@ mod tests {
 
     fn verify_with(headers: &HeaderMap, body: &[u8], now: i64) -> Result<Verified, Rejection> {
         let stripe = Stripe::new(SECRET.into(), 300);
-        stripe.verify(&RawCallback {
-            method: &Method::POST,
-            headers,
-            query: "",
-            body,
-            source_ip: None,
-            now,
-        })
+        stripe.verify(&RawCallback::post(headers, body, now))
     }
 
     fn headers(value: &str) -> HeaderMap {

@@ -109,21 +109,14 @@ impl Provider for TBank {
 mod tests {
     use super::*;
     use crate::domain::Kopecks;
-    use http::{HeaderMap, Method};
+    use http::HeaderMap;
 
     const TERMINAL: &str = "1321054611234DEMO";
     const PASSWORD: &str = "Dfsfh56dgKl";
 
     fn verify_with(body: &[u8]) -> Result<Verified, Rejection> {
         let headers = HeaderMap::new();
-        TBank::new(TERMINAL.into(), PASSWORD.into()).verify(&RawCallback {
-            method: &Method::POST,
-            headers: &headers,
-            query: "",
-            body,
-            source_ip: None,
-            now: 0,
-        })
+        TBank::new(TERMINAL.into(), PASSWORD.into()).verify(&RawCallback::post(&headers, body, 0))
     }
 
     /// The notification with `token` in place.

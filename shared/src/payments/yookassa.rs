@@ -226,19 +226,15 @@ impl Provider for YooKassa {
 mod tests {
     use super::*;
     use crate::domain::Kopecks;
-    use http::{HeaderMap, Method};
+    use http::HeaderMap;
 
     const BODY: &[u8] = br#"{"type":"notification","event":"payment.succeeded","object":{"id":"2d9f5c36-000f-5000-9000-1d3b6a4a1b4c","status":"succeeded","paid":true,"amount":{"value":"1234.00","currency":"RUB"},"metadata":{"invoice_id":"inv-1"}}}"#;
 
     fn verify_from(ip: Option<&str>, body: &[u8]) -> Result<Verified, Rejection> {
         let headers = HeaderMap::new();
         YooKassa::published().verify(&RawCallback {
-            method: &Method::POST,
-            headers: &headers,
-            query: "",
-            body,
             source_ip: ip.map(|ip| ip.parse().unwrap()),
-            now: 0,
+            ..RawCallback::post(&headers, body, 0)
         })
     }
 
