@@ -1,11 +1,16 @@
 # The two commands: `make run` (the whole system locally) and `make test` (every test).
-.PHONY: run test lint fmt bench package clean
+.PHONY: run test job lint fmt bench package clean
 
 run:
 	bash infra/local/run.sh
 
 test:
 	bash infra/local/test.sh
+
+# A scheduled job on the running local stack, as of NOW if given: `make job JOB=renewal-reminders NOW=2026-12-24T09:00:00+03:00`.
+job:
+	@test -n "$(JOB)" || { echo "usage: make job JOB=renewal-reminders|expire-subscriptions [NOW=2026-12-24T09:00:00+03:00]" >&2; exit 2; }
+	@curl -sS --fail-with-body -X POST -w '\n' "http://127.0.0.1:$${AUTOBILL_PORT:-3000}/_local/jobs/$(JOB)?now=$(subst +,%2B,$(NOW))"
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -8,11 +8,16 @@ Two fixes over plain `moto_server`, both about concurrency, both invisible to cl
   able to roll back: O(table size) per transaction, which made 200 contended invoices take
   minutes. Under the lock it is enough to save and restore the items the transaction touches.
 
+One addition: `GET /_local/ses/raw-messages` lists the raw e-mails SES accepted, oldest first
+(`[{"id", "source", "destinations", "raw_data"}]`): what `/moto-api/data.json` has under
+`ses.RawMessage`, without serialising every other model (every table item) under the lock.
+
 Usage: moto_serve.py [-H 127.0.0.1] [-p 4566]
 """
 
 import argparse
 import copy
+import json
 import signal
 import sys
 import threading
@@ -80,12 +85,30 @@ def _transact_write_items(self, transact_items):
         ddb_models.copy = copy
 
 
+def _raw_messages() -> bytes:
+    from moto.ses.models import RawMessage, ses_backends
+
+    messages = [
+        {"id": m.id, "source": m.source, "destinations": m.destinations, "raw_data": m.raw_data}
+        for _, regions in ses_backends.items()
+        for _, backend in regions.items()
+        for m in backend.sent_messages
+        if isinstance(m, RawMessage)
+    ]
+    return json.dumps(messages).encode()
+
+
 class Serialized:
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_local/ses/raw-messages":
+            with self.lock:
+                body = _raw_messages()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         with self.lock:
             result = self.app(environ, start_response)
             try:

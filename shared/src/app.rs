@@ -256,3 +256,55 @@ pub async fn scheduler_retries() -> Result<crate::adapters::webhooks::SchedulerR
         need("AUTOBILL_WEBHOOK_RETRY_ROLE_ARN")?,
     ))
 }
+
+pub type AwsRenewals = crate::renewals::Renewals<DynamoStore, S3Documents, crate::adapters::SesMailer>;
+
+/// The scheduled renewal and expiry jobs. E-mailed links point at `AUTOBILL_PUBLIC_URL`, or at
+/// `fallback_url` when it is not set (the local stack); in AWS it is required.
+pub async fn renewals_service(fallback_url: Option<String>) -> Result<AwsRenewals, ConfigError> {
+    let billing = Arc::new(BillingConfig::from_env()?);
+    let settings = Settings::from_env()?;
+    let from = var("AUTOBILL_SENDER_EMAIL").ok_or(ConfigError::Missing("AUTOBILL_SENDER_EMAIL"))?;
+    let base_url = settings
+        .public_url
+        .clone()
+        .or(fallback_url)
+        .ok_or(ConfigError::Missing("AUTOBILL_PUBLIC_URL"))?;
+    let sdk = crate::aws::sdk_config().await;
+    Ok(crate::renewals::Renewals {
+        store: DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table),
+        documents: S3Documents::new(crate::aws::s3(&sdk), &settings.bucket),
+        mailer: crate::adapters::SesMailer::new(crate::aws::sesv2(&sdk), &from, var("AUTOBILL_SES_CONFIGURATION_SET")),
+        billing,
+        links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
+        base_url,
+        from,
+    })
+}
+
+/// A scheduled job's time budget: until 30 s before the invocation's deadline, so that it
+/// stops between two subscriptions, never in the middle of a send.
+pub fn job_budget(deadline: std::time::SystemTime) -> std::time::Duration {
+    deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(std::time::Duration::from_secs(30))
+}
+
+/// A scheduled job's Lambda: `job` as of the invocation, on any event (the schedule's input is
+/// not read), within the invocation's time; the answer is the run's report.
+pub async fn serve_job(job: &'static str) -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    crate::telemetry::init();
+    let jobs = renewals_service(None).await?;
+    let jobs = &jobs;
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let budget = job_budget(event.context.deadline());
+        let report = jobs
+            .run(job, chrono::Utc::now(), budget)
+            .await?
+            .ok_or_else(|| format!("no scheduled job is called {job:?}"))?;
+        Ok::<_, lambda_http::Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

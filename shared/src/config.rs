@@ -15,6 +15,9 @@ pub struct BillingConfig {
     /// Webhook endpoints seeded into the table (operators then edit them there).
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// Renewal reminders and expiry.
+    #[serde(default)]
+    pub renewals: crate::domain::renewal::RenewalPolicy,
 }
 
 /// A webhook endpoint as configured; the secret is generated when not given.
@@ -88,6 +91,7 @@ impl BillingConfig {
         };
         cfg.seller.validate()?;
         cfg.plans.validate()?;
+        cfg.renewals.validate()?;
         let today = cfg.seller.local_date(chrono::Utc::now());
         for plan in &cfg.plans.0 {
             if cfg.seller.vat_rates.rate(plan.vat, today).is_none() {
@@ -116,6 +120,13 @@ impl BillingConfig {
             ConfigFormat::Toml
         };
         Self::parse(&text, format).map_err(|e| invalid("AUTOBILL_CONFIG_FILE", format!("{path}: {e}")))
+    }
+}
+
+impl BillingConfig {
+    /// Days after a plan's period ends until an unpaid subscription expires.
+    pub fn grace_days(&self, plan: &crate::domain::Plan) -> u32 {
+        self.renewals.grace(plan.billing, self.seller.payment_terms_days)
     }
 }
 

@@ -20,7 +20,7 @@ fn event(kind: &str, at: DateTime<Utc>, data: Value) -> OutboxEvent {
 }
 
 fn invoice_data(invoice: &Invoice) -> Value {
-    json!({
+    let mut data = json!({
         "invoice_id": invoice.id,
         "number": invoice.number.to_string(),
         "account": invoice.account,
@@ -30,7 +30,12 @@ fn invoice_data(invoice: &Invoice) -> Value {
         "currency": invoice.currency,
         "due_date": invoice.due_date.to_string(),
         "buyer": {"name": invoice.buyer.name, "inn": invoice.buyer.inn, "email": invoice.buyer.email},
-    })
+    });
+    if let Some(p) = invoice.period {
+        data["period_start"] = json!(p.start.to_string());
+        data["period_end"] = json!(p.end.to_string());
+    }
+    data
 }
 
 pub fn invoice_issued(invoice: &Invoice, at: DateTime<Utc>) -> OutboxEvent {
@@ -64,6 +69,27 @@ pub fn subscription_activated(invoice: &Invoice, extension: &Extension, at: Date
             "period_end": extension.after.end.to_string(),
             "invoice_id": invoice.id,
             "number": invoice.number.to_string(),
+        }),
+    )
+}
+
+/// An unpaid subscription closed after its grace period: the vendor closes access.
+pub fn subscription_expired(
+    subscription: &crate::ports::SubscriptionRecord,
+    expired_on: chrono::NaiveDate,
+    at: DateTime<Utc>,
+) -> OutboxEvent {
+    let renewal = subscription.current_renewal();
+    event(
+        "subscription.expired",
+        at,
+        json!({
+            "account": subscription.account,
+            "plan": subscription.plan,
+            "period_start": subscription.period.start.to_string(),
+            "period_end": subscription.period.end.to_string(),
+            "expired_on": expired_on.to_string(),
+            "renewal_invoice_id": renewal.map(|r| r.invoice_id.clone()),
         }),
     )
 }

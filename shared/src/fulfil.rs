@@ -97,8 +97,9 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
                     .ok_or_else(|| FulfilError::UnknownPlan(invoice.plan.clone()))?;
                 let current = self.store.subscription(&invoice.account, &invoice.plan).await?;
                 let months = plan.period_months.saturating_mul(invoice.quantity);
+                let grace = self.billing.grace_days(plan);
                 self.store
-                    .decide_extension(invoice_id, &extend(current, paid_day, months))
+                    .decide_extension(invoice_id, &extend(current, paid_day, months, grace))
                     .await?
             }
         };

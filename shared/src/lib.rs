@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod payments;
 pub mod ports;
 pub mod render;
+pub mod renewals;
 pub mod samples;
 pub mod service;
 pub mod telemetry;

@@ -1,5 +1,6 @@
-//! The closing-documents e-mail: Russian subject and body (plain text and HTML), the invoice and
-//! the act attached as PDFs, as one Raw MIME message (what SES sends as is).
+//! The e-mails autobill sends, each as one Raw MIME message (what SES sends as is) with a Russian
+//! subject and body (plain text and HTML): the closing documents (invoice and act attached) and
+//! the renewal reminder (the renewal invoice attached, with its pay link).
 
 use crate::domain::Invoice;
 use crate::domain::subscription::Period;
@@ -16,6 +17,44 @@ pub struct ClosingMail<'a> {
 
 fn date(d: chrono::NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
+}
+
+/// A letter from the seller to the buyer of `invoice`, with the invoice's PDF attached.
+fn letter<'x>(
+    invoice: &'x Invoice,
+    from: &'x str,
+    subject: String,
+    text: &str,
+    invoice_pdf: &'x [u8],
+) -> MessageBuilder<'x> {
+    MessageBuilder::new()
+        .from((invoice.seller.name.as_str(), from))
+        .to((invoice.buyer.name.as_str(), invoice.buyer.email.as_str()))
+        .subject(subject)
+        .text_body(text.to_owned())
+        .html_body(html(text))
+        .attachment("application/pdf", format!("Счёт {}.pdf", invoice.number), invoice_pdf)
+}
+
+/// The HTML part: the text's paragraphs, escaped, with links kept clickable.
+fn html(text: &str) -> String {
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(|p| {
+            let lines: Vec<String> = p
+                .split('\n')
+                .map(|line| match line.find("https://").or_else(|| line.find("http://")) {
+                    Some(i) => {
+                        let url = escape(&line[i..]);
+                        format!("{}<a href=\"{url}\">{url}</a>", escape(&line[..i]))
+                    }
+                    None => escape(line),
+                })
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect();
+    format!("<!doctype html><html lang=\"ru\"><body>{paragraphs}</body></html>")
 }
 
 impl ClosingMail<'_> {
@@ -45,25 +84,79 @@ impl ClosingMail<'_> {
         )
     }
 
-    fn html(&self) -> String {
-        let paragraphs: String = self
-            .text()
-            .split("\n\n")
-            .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-            .collect();
-        format!("<!doctype html><html lang=\"ru\"><body>{paragraphs}</body></html>")
+    pub fn to_mime(&self) -> std::io::Result<Vec<u8>> {
+        let n = &self.invoice.number;
+        letter(self.invoice, self.from, self.subject(), &self.text(), self.invoice_pdf)
+            .attachment("application/pdf", format!("Акт {n}.pdf"), self.act_pdf)
+            .write_to_vec()
+    }
+}
+
+/// The renewal reminder: the renewal invoice attached, its page (with the pay buttons) linked.
+pub struct ReminderMail<'a> {
+    pub invoice: &'a Invoice,
+    /// The subscription's current end (exclusive), which the invoice renews from.
+    pub access_until: chrono::NaiveDate,
+    /// The invoice's page: status, download and pay buttons.
+    pub invoice_url: &'a str,
+    pub from: &'a str,
+    pub invoice_pdf: &'a [u8],
+}
+
+impl ReminderMail<'_> {
+    pub fn subject(&self) -> String {
+        let i = self.invoice;
+        match i.period {
+            Some(p) if p.start <= i.issue_date => format!("Счёт № {} за период с {}", i.number, date(p.start)),
+            _ => format!(
+                "Продление подписки: счёт № {} — доступ оплачен до {}",
+                i.number,
+                date(self.last_day())
+            ),
+        }
+    }
+
+    fn last_day(&self) -> chrono::NaiveDate {
+        self.access_until.pred_opt().unwrap_or(self.access_until)
+    }
+
+    fn text(&self) -> String {
+        let i = self.invoice;
+        let period = match i.period {
+            Some(p) => format!(
+                " за период с {} по {}",
+                date(p.start),
+                date(p.end.pred_opt().unwrap_or(p.end))
+            ),
+            None => String::new(),
+        };
+        let when = if self.access_until > i.issue_date {
+            format!(
+                "Оплаченный период подписки на тариф «{}» заканчивается {}.",
+                i.plan,
+                date(self.last_day())
+            )
+        } else {
+            format!("Начался новый период подписки на тариф «{}».", i.plan)
+        };
+        format!(
+            "Здравствуйте!\n\n\
+             {when}\n\
+             Во вложении счёт № {number} от {issued}{period} на сумму {total} руб. \
+             Оплатить до {due}.\n\n\
+             Счёт и кнопки оплаты:\n{url}\n\n\
+             Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
+             С уважением,\n{seller}\n",
+            number = i.number,
+            issued = date(i.issue_date),
+            total = i.total.display_ru(),
+            due = date(i.due_date),
+            url = self.invoice_url,
+            seller = i.seller.name,
+        )
     }
 
     pub fn to_mime(&self) -> std::io::Result<Vec<u8>> {
-        let n = &self.invoice.number;
-        MessageBuilder::new()
-            .from((self.invoice.seller.name.as_str(), self.from))
-            .to((self.invoice.buyer.name.as_str(), self.invoice.buyer.email.as_str()))
-            .subject(self.subject())
-            .text_body(self.text())
-            .html_body(self.html())
-            .attachment("application/pdf", format!("Счёт {n}.pdf"), self.invoice_pdf)
-            .attachment("application/pdf", format!("Акт {n}.pdf"), self.act_pdf)
-            .write_to_vec()
+        letter(self.invoice, self.from, self.subject(), &self.text(), self.invoice_pdf).write_to_vec()
     }
 }

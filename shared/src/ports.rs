@@ -30,6 +30,10 @@ pub enum InsertError {
     /// The idempotency key is already claimed: replay its invoice or refuse.
     #[error("the idempotency key is already claimed")]
     KeyClaimed,
+    /// A renewal whose subscription no longer ends where the invoice's period starts (it was
+    /// extended or expired meanwhile): nothing to invoice.
+    #[error("the subscription this invoice would continue has moved on")]
+    Superseded,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,7 +53,9 @@ pub trait InvoiceIssuer: InvoiceReader {
 
     /// In one transaction: move the sequence from `seq - 1` to `seq`, put the invoice, put the
     /// `invoice.issued` event in the outbox, and claim the idempotency key if any. Either all
-    /// happen or none.
+    /// happen or none. An invoice that continues a subscription (its `period` is set: renewals)
+    /// is only inserted while the account's subscription to the plan is active and ends where
+    /// that period starts.
     fn insert_issued(
         &self,
         invoice: &Invoice,
@@ -78,6 +84,16 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now()
+    }
+}
+
+/// A clock stopped at one instant: a scheduled job's "as of".
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
     }
 }
 
@@ -195,12 +211,12 @@ pub enum EmailClaim {
 pub trait FulfilStore: InvoiceReader {
     fn fulfilment(&self, invoice_id: &str) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
 
-    /// The account's current period for a plan, if it ever had one.
+    /// The account's subscription to a plan, if it ever had one.
     fn subscription(
         &self,
         account: &str,
         plan: &str,
-    ) -> impl Future<Output = Result<Option<crate::domain::subscription::Period>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<crate::domain::subscription::Current>, StoreError>> + Send;
 
     /// Records the extension decided for the invoice, unless one is recorded already; returns
     /// the one that stands.
@@ -356,6 +372,123 @@ pub trait RetryScheduler: Send + Sync {
     fn schedule(
         &self,
         task: &RetryTask,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The renewal of one period end: its invoice and how far its reminders got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renewal {
+    /// The period end it renews.
+    pub period_end: chrono::NaiveDate,
+    pub invoice_id: String,
+    /// The smallest reminder offset sent (days before the end), if any.
+    pub reminded: Option<u32>,
+}
+
+/// A subscription as the scheduled jobs see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub account: String,
+    pub plan: String,
+    pub period: crate::domain::subscription::Period,
+    pub quantity: u32,
+    /// The buyer of the last invoice applied, whose requisites the renewal invoice reuses.
+    pub buyer: Option<crate::domain::Buyer>,
+    /// The last invoice applied (where the buyer is read from when not kept on the subscription).
+    pub last_invoice: Option<String>,
+    /// The renewal recorded on the subscription, possibly of an earlier period end.
+    pub renewal: Option<Renewal>,
+    /// Where a listing resumes after this subscription.
+    pub cursor: String,
+}
+
+impl SubscriptionRecord {
+    /// The renewal of the current period end, if it was issued.
+    pub fn current_renewal(&self) -> Option<&Renewal> {
+        self.renewal.as_ref().filter(|r| r.period_end == self.period.end)
+    }
+}
+
+/// What recording a renewal invoice on its subscription did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RenewalRecorded {
+    /// Recorded now, with its first reminder claimed: ours to send.
+    Claimed,
+    /// Recorded by an earlier run (its reminders go through their own claims).
+    Before,
+    /// The subscription was extended or expired meanwhile.
+    Moved,
+}
+
+/// How far a scheduled job got on a business date, so that a run cut short by its time budget
+/// is continued by the next one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub as_of: chrono::NaiveDate,
+    /// The cursor of the last subscription done; `None` at the start.
+    pub after: Option<String>,
+    pub complete: bool,
+}
+
+pub trait RenewalStore: InvoiceIssuer {
+    /// Active subscriptions whose period ends within `from..=to`, by end date, at most `limit`
+    /// read, after `after` (a cursor). Returns the page and the cursor of the next one, if more
+    /// may follow.
+    fn ending_between(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<SubscriptionRecord>, Option<String>), StoreError>> + Send;
+
+    /// Records the renewal invoice of the period ending on `period_end` together with the claim
+    /// of its first reminder (`remind` days), on the condition that the subscription still ends
+    /// then and is active.
+    fn record_renewal(
+        &self,
+        account: &str,
+        plan: &str,
+        period_end: chrono::NaiveDate,
+        invoice_id: &str,
+        remind: u32,
+    ) -> impl Future<Output = Result<RenewalRecorded, StoreError>> + Send;
+
+    /// Claims the reminder of `days` for the renewal of `period_end`: `true` when it is ours to
+    /// send (no reminder this close to the end was sent before).
+    fn claim_reminder(
+        &self,
+        account: &str,
+        plan: &str,
+        period_end: chrono::NaiveDate,
+        days: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a claimed reminder back (it was certainly not sent), restoring `previous`.
+    fn release_reminder(
+        &self,
+        account: &str,
+        plan: &str,
+        period_end: chrono::NaiveDate,
+        days: u32,
+        previous: Option<u32>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// In one transaction: mark the subscription expired (if it is still active and still
+    /// ends on its recorded end) and put the `subscription.expired` event in the outbox.
+    /// `false` when it moved or was expired meanwhile.
+    fn expire(
+        &self,
+        subscription: &SubscriptionRecord,
+        event: &OutboxEvent,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn checkpoint(&self, job: &str) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+    fn save_checkpoint(
+        &self,
+        job: &str,
+        checkpoint: &Checkpoint,
         at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

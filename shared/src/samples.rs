@@ -13,6 +13,7 @@ pub fn catalogue() -> Catalogue {
         price: Kopecks(1_200_000),
         period_months: 1,
         vat: VatCategory::Standard,
+        billing: Default::default(),
     }])
 }
 
@@ -46,6 +47,8 @@ pub fn order(buyer: Buyer) -> Order {
         account: buyer.inn.clone(),
         buyer,
         idempotency_key: None,
+        service_period: None,
+        due_by: None,
     }
 }
 

@@ -44,3 +44,84 @@ pub fn order() -> Order {
     .collect();
     Order::validate(&input, &billing("").plans).unwrap()
 }
+
+/// An environment variable `make test` sets (it starts the local AWS).
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with `make test`"))
+}
+
+/// YooKassa's API is never asked in these tests.
+pub struct NoLookup;
+
+impl autobill::ports::PaymentLookup for NoLookup {
+    async fn fetch(&self, _: &str) -> Result<Vec<u8>, autobill::ports::StoreError> {
+        Err(autobill::ports::StoreError("not configured".into()))
+    }
+}
+
+/// Pays `invoice` in full through the callback service (the sandbox provider), as of `clock`.
+pub async fn pay(
+    store: &autobill::adapters::DynamoStore,
+    invoice: &autobill::domain::Invoice,
+    clock: std::sync::Arc<dyn Clock>,
+) {
+    use autobill::payments::{Handled, InvoiceRef, PaymentNotice};
+    let callbacks = autobill::callbacks::Callbacks::<_, NoLookup> {
+        store: store.clone(),
+        lookup: None,
+        number_prefix: invoice.number.prefix.clone(),
+        clock,
+    };
+    let notice = PaymentNotice {
+        provider: "sandbox",
+        payment_id: unique("pay-"),
+        invoice: InvoiceRef::Id(invoice.id.clone()),
+        amount: invoice.total,
+        currency: "RUB".into(),
+        succeeded: true,
+    };
+    assert_eq!(callbacks.apply(&notice).await.unwrap(), Handled::Paid);
+}
+
+/// Messages the local SES accepted for `to`.
+pub async fn mails_to(to: &str) -> Vec<String> {
+    let data: serde_json::Value = reqwest::get(format!("{}/_local/ses/raw-messages", env("AWS_ENDPOINT_URL")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+        .filter(|raw| raw.contains(to))
+        .collect()
+}
+
+/// An e-mail as the customer reads it.
+#[derive(Debug)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<String>,
+}
+
+/// The messages to `to`, decoded.
+pub async fn read_mails_to(to: &str) -> Vec<Mail> {
+    use mail_parser::{MessageParser, MimeHeaders};
+    mails_to(to)
+        .await
+        .iter()
+        .filter_map(|raw| MessageParser::default().parse(raw.as_bytes()))
+        .map(|m| Mail {
+            subject: m.subject().unwrap_or_default().to_owned(),
+            text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+            attachments: m
+                .attachments()
+                .map(|a| a.attachment_name().unwrap_or_default().to_owned())
+                .collect(),
+        })
+        .collect()
+}

@@ -4,26 +4,12 @@
 mod common;
 
 use autobill::adapters::{DynamoStore, S3Documents, SesMailer};
-use autobill::callbacks::Callbacks;
-use autobill::domain::Kopecks;
 use autobill::domain::subscription::Period;
 use autobill::fulfil::{Fulfil, Outcome};
-use autobill::payments::{Handled, InvoiceRef, PaymentNotice};
-use autobill::ports::{DocumentStore, FulfilStore, InvoiceReader, PaymentLookup, StoreError};
+use autobill::ports::{DocumentStore, FulfilStore, InvoiceReader};
 use autobill::service::Invoices;
 use std::sync::Arc;
 use std::time::Duration;
-
-struct NoLookup;
-impl PaymentLookup for NoLookup {
-    async fn fetch(&self, _: &str) -> Result<Vec<u8>, StoreError> {
-        Err(StoreError("not configured".into()))
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with `make test`"))
-}
 
 struct World {
     store: DynamoStore,
@@ -35,8 +21,8 @@ struct World {
 async fn world(now: &str) -> World {
     let sdk = autobill::aws::sdk_config().await;
     World {
-        store: DynamoStore::new(autobill::aws::dynamodb(&sdk), env("AUTOBILL_TABLE")),
-        documents: S3Documents::new(autobill::aws::s3(&sdk), env("AUTOBILL_BUCKET")),
+        store: DynamoStore::new(autobill::aws::dynamodb(&sdk), common::env("AUTOBILL_TABLE")),
+        documents: S3Documents::new(autobill::aws::s3(&sdk), common::env("AUTOBILL_BUCKET")),
         ses: autobill::aws::sesv2(&sdk),
         clock: Arc::new(common::at(now)),
     }
@@ -66,41 +52,9 @@ impl World {
             clock: self.clock.clone(),
         };
         let invoice = invoices.create(&order, None).await.unwrap().invoice;
-        let callbacks = Callbacks::<_, NoLookup> {
-            store: self.store.clone(),
-            lookup: None,
-            number_prefix: String::new(),
-            clock: self.clock.clone(),
-        };
-        let notice = PaymentNotice {
-            provider: "sandbox",
-            payment_id: common::unique("pay-"),
-            invoice: InvoiceRef::Id(invoice.id.clone()),
-            amount: Kopecks(invoice.total.0),
-            currency: "RUB".into(),
-            succeeded: true,
-        };
-        assert_eq!(callbacks.apply(&notice).await.unwrap(), Handled::Paid);
+        common::pay(&self.store, &invoice, self.clock.clone()).await;
         invoice
     }
-}
-
-/// Messages the local SES accepted for `to`.
-async fn mails_to(to: &str) -> Vec<String> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", env("AWS_ENDPOINT_URL")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    data["ses"]["RawMessage"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
-        .filter(|raw| raw.contains(to))
-        .collect()
 }
 
 /// The outbox events of a type that mention `needle` (read straight from the table: the shared
@@ -113,7 +67,7 @@ async fn outbox_events(needle: &str, kind: &str) -> Vec<serde_json::Value> {
     loop {
         let out = client
             .scan()
-            .table_name(env("AUTOBILL_TABLE"))
+            .table_name(common::env("AUTOBILL_TABLE"))
             .filter_expression("begins_with(pk, :outbox) AND #type = :kind AND contains(detail, :needle)")
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":outbox", AttributeValue::S("OUTBOX#".into()))
@@ -163,7 +117,7 @@ async fn the_same_payment_delivered_three_times_fulfils_once() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mails = mails_to(&email).await;
+    let mails = common::mails_to(&email).await;
     assert_eq!(mails.len(), 1, "exactly one e-mail");
     assert!(mails[0].contains("application/pdf"));
     let state = w.store.fulfilment(&invoice.id).await.unwrap();
@@ -174,7 +128,7 @@ async fn the_same_payment_delivered_three_times_fulfils_once() {
     assert_eq!(w.store.act_key(&invoice.id).await.unwrap(), Some(act));
     // One extension: a month from the payment day.
     assert_eq!(
-        w.store.subscription(&account, "start").await.unwrap(),
+        w.store.subscription(&account, "start").await.unwrap().map(|c| c.period),
         Some(Period {
             start: d("2026-11-27"),
             end: d("2026-12-27")
@@ -200,7 +154,7 @@ async fn a_renewal_paid_early_extends_from_the_old_end() {
     let second = w2.paid_invoice(&account, &email).await;
     w2.fulfil("billing@example.com").fulfil(&second.id).await.unwrap();
     assert_eq!(
-        w.store.subscription(&account, "start").await.unwrap(),
+        w.store.subscription(&account, "start").await.unwrap().map(|c| c.period),
         Some(Period {
             start: d("2026-11-27"),
             end: d("2027-01-27")
@@ -222,10 +176,10 @@ async fn ses_refusing_the_sender_leaves_it_incomplete_until_the_sweeper_complete
     );
     let state = w.store.fulfilment(&invoice.id).await.unwrap();
     assert!(state.fulfilled_at.is_none() && state.email_message_id.is_none());
-    assert!(mails_to(&email).await.is_empty());
+    assert!(common::mails_to(&email).await.is_empty());
     // A retry before the sender is verified changes nothing and sends nothing.
     assert!(fulfil.fulfil(&invoice.id).await.is_err());
-    assert!(mails_to(&email).await.is_empty());
+    assert!(common::mails_to(&email).await.is_empty());
 
     w.ses
         .create_email_identity()
@@ -236,10 +190,10 @@ async fn ses_refusing_the_sender_leaves_it_incomplete_until_the_sweeper_complete
     fulfil.sweep(Duration::ZERO, Duration::from_secs(30)).await.unwrap();
     let state = w.store.fulfilment(&invoice.id).await.unwrap();
     assert!(state.fulfilled_at.is_some(), "the sweeper completed it");
-    assert_eq!(mails_to(&email).await.len(), 1);
+    assert_eq!(common::mails_to(&email).await.len(), 1);
     // The subscription was extended once, not once per attempt.
     assert_eq!(
-        w.store.subscription(&account, "start").await.unwrap(),
+        w.store.subscription(&account, "start").await.unwrap().map(|c| c.period),
         Some(Period {
             start: d("2026-11-27"),
             end: d("2026-12-27")
@@ -255,7 +209,7 @@ async fn an_extension_overtaken_by_another_invoice_is_decided_again_at_once() {
     let first = w.paid_invoice(&account, &email).await;
     let second = w.paid_invoice(&account, &email).await;
     // The second invoice's period is decided while the subscription does not exist yet…
-    let stale = autobill::domain::subscription::extend(None, d("2026-11-27"), 1);
+    let stale = autobill::domain::subscription::extend(None, d("2026-11-27"), 1, 3);
     w.store.decide_extension(&second.id, &stale).await.unwrap();
     // …then the first invoice is fulfilled and creates the subscription.
     fulfil.fulfil(&first.id).await.unwrap();
@@ -264,7 +218,7 @@ async fn an_extension_overtaken_by_another_invoice_is_decided_again_at_once() {
     assert_eq!(fulfil.fulfil(&second.id).await.unwrap(), Outcome::Fulfilled);
     // Both months count, one after the other; the act was redone for the real period.
     assert_eq!(
-        w.store.subscription(&account, "start").await.unwrap(),
+        w.store.subscription(&account, "start").await.unwrap().map(|c| c.period),
         Some(Period {
             start: d("2026-11-27"),
             end: d("2027-01-27")
@@ -277,7 +231,7 @@ async fn an_extension_overtaken_by_another_invoice_is_decided_again_at_once() {
             end: d("2027-01-27")
         }
     );
-    assert_eq!(mails_to(&email).await.len(), 2);
+    assert_eq!(common::mails_to(&email).await.len(), 2);
 }
 
 /// A mailer whose every send ends without a clear answer (a timeout after SES took it).

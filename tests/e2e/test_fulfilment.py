@@ -23,8 +23,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def mails_to(aws_endpoint: str, address: str) -> list[email.message.EmailMessage]:
-    data = requests.get(f"{aws_endpoint}/moto-api/data.json").json()
-    raw = [m["raw_data"] for m in data.get("ses", {}).get("RawMessage", [])]
+    raw = [m["raw_data"] for m in requests.get(f"{aws_endpoint}/_local/ses/raw-messages").json()]
     parsed = [email.message_from_string(r, policy=policy.default) for r in raw]
     return [m for m in parsed if address in str(m["To"])]
 

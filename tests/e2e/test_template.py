@@ -552,6 +552,144 @@ def test_alarms_notify_the_alarm_topic(template):
     assert subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
 
 
+# ------------------------------------------------------------------------------ renewals
+
+# The scheduled jobs: logical id -> (binary, schedule parameter, its default, timeout).
+JOBS = {
+    "RenewalRemindersFunction": ("renewal-reminders", "RenewalSchedule", "cron(0 9-17 * * ? *)", 900),
+    "ExpireSubscriptionsFunction": ("expire-subscriptions", "ExpirySchedule", "cron(30 9 * * ? *)", 300),
+}
+
+
+def effective(template: dict, props: dict, key: str):
+    """A function property as SAM deploys it: its own value, else the Globals one."""
+    return props[key] if key in props else template.get("Globals", {}).get("Function", {}).get(key)
+
+
+def only_schedule(props: dict) -> dict:
+    schedules = [e["Properties"] for e in (props.get("Events") or {}).values() if e.get("Type") == "ScheduleV2"]
+    assert len(schedules) == 1, schedules
+    return schedules[0]
+
+
+def test_renewal_jobs_are_arm64_binaries(template):
+    for logical_id, (binary, _, _, timeout) in JOBS.items():
+        job = template["Resources"].get(logical_id)
+        assert job and job["Type"] == "AWS::Serverless::Function", f"no function {logical_id}"
+        assert job["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}}, logical_id
+        props = job["Properties"]
+        assert effective(template, props, "Runtime") == "provided.al2023", logical_id
+        assert effective(template, props, "Architectures") == ["arm64"], logical_id
+        # The reminders job stops 30 s before its deadline and resumes from its checkpoint.
+        assert props["Timeout"] == timeout, logical_id
+        # No reserved concurrency: correctness does not depend on one run at a time (the table
+        # makes every step happen once), and reserving it fails on accounts with a small quota.
+        assert "ReservedConcurrentExecutions" not in props, f"{logical_id}: fails on accounts with a small concurrency quota"
+
+
+def test_renewal_jobs_have_a_public_url(template):
+    # The jobs refuse to start without AUTOBILL_PUBLIC_URL (the e-mailed links need it, and no
+    # request carries a Host): the PublicUrl parameter, else the API's own URL, never empty.
+    assert template["Conditions"]["HasPublicUrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicUrl"}, ""]}]}
+    for logical_id in JOBS:
+        url = template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]["AUTOBILL_PUBLIC_URL"]
+        condition, given, fallback = url["Fn::If"]
+        assert condition == "HasPublicUrl" and given == {"Ref": "PublicUrl"}, logical_id
+        assert re.fullmatch(r"https://\$\{HttpApi\}\.execute-api\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}", sub_text(fallback)), fallback
+
+
+def test_renewal_jobs_run_daily_in_the_schedule_time_zone(template):
+    parameters = template["Parameters"]
+    assert parameters["ScheduleTimeZone"]["Default"] == "Europe/Moscow"
+    assert parameters["RenewalSchedule"]["Default"] == "cron(0 9-17 * * ? *)"
+    queues = set()
+    for logical_id, (_, schedule_parameter, default, _) in JOBS.items():
+        assert parameters[schedule_parameter]["Default"] == default, schedule_parameter
+        # An EventBridge Scheduler cron has six fields.
+        assert re.fullmatch(r"cron\((\S+ ){5}\S+\)", default), default
+        props = template["Resources"][logical_id]["Properties"]
+        schedule = only_schedule(props)
+        assert schedule["ScheduleExpression"] == {"Ref": schedule_parameter}, logical_id
+        assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimeZone"}, logical_id
+        assert json.loads(schedule["Input"]) == {"action": "run"}, logical_id
+        assert schedule.get("OmitName") is True, logical_id
+
+        # Invoking the function is retried a bounded number of times, then parked in a queue of
+        # the template (SAM grants the schedule's role the send to a DLQ given by Arn).
+        assert 0 < schedule["RetryPolicy"]["MaximumRetryAttempts"] <= 185, logical_id
+        dead_letters = schedule["DeadLetterConfig"]["Arn"]
+        queue = dead_letters["Fn::GetAtt"][0]
+        assert dead_letters == {"Fn::GetAtt": [queue, "Arn"]}, logical_id
+        assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue", queue
+        # ...and so are the runs that failed every Lambda retry.
+        on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}, logical_id
+        queues.add(queue)
+    # One queue per job (test_every_dead_letter_queue_has_an_alarm watches each).
+    assert len(queues) == len(JOBS)
+
+
+def test_renewal_job_failures_raise_alarms(template):
+    for logical_id in JOBS:
+        errors = [
+            alarm
+            for alarm in alarms(template).values()
+            if alarm.get("Namespace") == "AWS/Lambda"
+            and alarm.get("MetricName") == "Errors"
+            and alarm.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
+        ]
+        assert len(errors) == 1, f"{logical_id}: {errors}"
+        assert errors[0]["Statistic"] == "Sum"
+        assert_fires_on_one(errors[0])
+
+
+def test_renewal_jobs_keep_their_logs_for_a_while(template):
+    for logical_id in JOBS:
+        groups = [
+            group
+            for group in stack.resources_of_type(template, "AWS::Logs::LogGroup").values()
+            if group.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        ]
+        assert len(groups) == 1, f"{logical_id}: {groups}"
+        assert 1 <= groups[0]["RetentionInDays"] <= 3653, logical_id
+
+
+def test_renewal_job_permissions_are_scoped(template):
+    for logical_id in JOBS:
+        granted = statements(template["Resources"][logical_id]["Properties"])
+        assert granted, logical_id
+        for st in granted:
+            assert st["Effect"] == "Allow" and "NotResource" not in st and "NotAction" not in st, st
+            assert not any(a == "*" or a.endswith(":*") for a in actions(st)), st
+            for resource in resources(st):
+                text = sub_text(resource)
+                assert text != "*" and not text.endswith(":*"), f"{logical_id}: {st}"
+                if "*" in text:
+                    # Object keys under the invoices prefix only.
+                    assert text == "${DocumentsBucket.Arn}/invoices/*", f"{logical_id}: {text}"
+            # The table, or its gsi2 (subscriptions by period end) only.
+            if any(a.startswith("dynamodb:") for a in actions(st)):
+                for resource in resources(st):
+                    assert resource == {"Fn::GetAtt": ["Table", "Arn"]} or sub_text(resource) == "${Table.Arn}/index/gsi2", resource
+                if "dynamodb:Query" in actions(st):
+                    assert [sub_text(r) for r in resources(st)] == ["${Table.Arn}/index/gsi2"], st
+        table = {a for st in granted for a in actions(st) if a.startswith("dynamodb:")}
+        assert table == {
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query",
+        }, f"{logical_id}: {sorted(table)}"  # fmt: skip
+
+    # The reminders job stores the renewal invoice's PDF and mails it.
+    reminders = {a for st in statements(template["Resources"]["RenewalRemindersFunction"]["Properties"]) for a in actions(st)}
+    assert {"s3:PutObject", "s3:GetObject", "ses:SendRawEmail"} <= reminders
+
+
+def test_expiry_sends_no_mail_and_writes_no_documents(template):
+    granted = {a for st in statements(template["Resources"]["ExpireSubscriptionsFunction"]["Properties"]) for a in actions(st)}
+    assert not {a for a in granted if a.startswith("ses:")}, granted
+    assert "s3:PutObject" not in granted, granted
+    assert not {a for a in granted if a.startswith("s3:")}, granted
+
+
 def test_wait_times_out_when_nothing_answers():
     result = run_stack("wait", "--endpoint", f"http://127.0.0.1:{free_port()}", "--timeout", "0.5")
     assert result.returncode != 0

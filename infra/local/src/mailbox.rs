@@ -12,14 +12,14 @@ use mail_parser::{MessageParser, MimeHeaders};
 /// The raw MIME of every message the local SES stored, oldest first.
 async fn messages() -> Result<Vec<Vec<u8>>, String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL is not set".to_owned())?;
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/_local/ses/raw-messages"))
         .await
         .and_then(|r| r.error_for_status())
         .map_err(|e| e.to_string())?
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let raw = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let raw = data.as_array().cloned().unwrap_or_default();
     Ok(raw
         .iter()
         .filter_map(|m| m["raw_data"].as_str())

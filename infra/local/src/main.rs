@@ -2,6 +2,7 @@
 //! publisher on a timer, against the local AWS that `AWS_ENDPOINT_URL` points at. Production
 //! code paths, local endpoint.
 
+mod jobs;
 mod mailbox;
 mod receiver;
 
@@ -166,18 +167,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         router = router.merge(sandbox_pay_router(Arc::new(sandbox)));
     }
+    let base = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+    let renewals = Arc::new(autobill::app::renewals_service(Some(base.clone())).await?);
+    let router = router.merge(jobs::router(renewals.clone()));
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
     let fulfil = Arc::new(autobill::app::fulfil_service().await?);
     let sweeper = tokio::spawn(sweep_loop(fulfil.clone(), autobill::app::sweep_after()?));
     let (retries, due) = mpsc::unbounded_channel();
     let webhooks = Arc::new(autobill::app::webhooks_with(LocalRetries(retries)).await?);
-    let base = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
     register_local_endpoints(&webhooks, &base).await?;
     let retrier = tokio::spawn(retry_loop(webhooks.clone(), due));
+    let every = match std::env::var("AUTOBILL_LOCAL_JOBS_EVERY_SECONDS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("AUTOBILL_LOCAL_JOBS_EVERY_SECONDS={v:?}: whole seconds, 0 for never"))?,
+        Err(_) => 3600,
+    };
+    let scheduler = (every > 0).then(|| tokio::spawn(jobs::schedule(renewals, Duration::from_secs(every))));
     let publisher = tokio::spawn(async {
         if let Err(e) = outbox_loop(fulfil, webhooks).await {
             tracing::error!(error = %e, "the outbox publisher could not start");
@@ -196,5 +206,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     publisher.abort();
     retrier.abort();
     sweeper.abort();
+    if let Some(s) = scheduler {
+        s.abort();
+    }
     Ok(())
 }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -62,7 +62,7 @@ impl InvoiceItem {
     }
 }
 
-fn invoice_pk(id: &str) -> String {
+pub(crate) fn invoice_pk(id: &str) -> String {
     format!("INVOICE#{id}")
 }
 
@@ -88,19 +88,34 @@ fn claim_pk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn store_err(e: impl std::error::Error) -> StoreError {
+pub(crate) fn store_err(e: impl std::error::Error) -> StoreError {
     StoreError(DisplayErrorContext(e).to_string())
 }
 
-fn number_attr(item: &Item, name: &str) -> Result<i64, StoreError> {
+/// `Ok(true)` when a conditional write happened, `Ok(false)` when its condition did not hold.
+pub(crate) fn condition_held<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+pub(crate) fn number_attr(item: &Item, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v
             .parse()
@@ -109,7 +124,7 @@ fn number_attr(item: &Item, name: &str) -> Result<i64, StoreError> {
     }
 }
 
-fn string_attr(item: &Item, name: &str) -> Result<String, StoreError> {
+pub(crate) fn string_attr(item: &Item, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(StoreError(format!("attribute {name}: missing or not a string"))),
@@ -132,7 +147,19 @@ impl DynamoStore {
         &self.table
     }
 
-    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+    /// Puts an item unconditionally (logs, checkpoints).
+    pub(crate) async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -171,7 +198,7 @@ impl DynamoStore {
 
     /// Runs a transaction. `Ok(None)` when it committed; `Ok(Some(reasons))` when DynamoDB
     /// cancelled it (one code per action: `None`, `ConditionalCheckFailed`, `TransactionConflict`…).
-    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+    pub(crate) async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
         match self
             .client
             .transact_write_items()
@@ -268,7 +295,11 @@ impl DynamoStore {
         }
     }
 
-    fn put_new(&self, item: Item, extra_condition: Option<(&str, i64)>) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put_new(
+        &self,
+        item: Item,
+        extra_condition: Option<(&str, i64)>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = match extra_condition {
             None => put.condition_expression("attribute_not_exists(pk)"),
@@ -340,12 +371,28 @@ impl InvoiceIssuer for DynamoStore {
             ]);
             actions.push(self.put_new(item, Some(("expires_at", invoice.created_at.timestamp())))?);
         }
+        let guard = actions.len();
+        if let Some(period) = invoice.period {
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", s(subscription_pk(&invoice.account, &invoice.plan)))
+                .key("sk", s("SUBSCRIPTION"))
+                .condition_expression("period_end = :start AND #status = :active")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":start", s(period.start.to_string()))
+                .expression_attribute_values(":active", s("active"))
+                .build()
+                .map_err(store_err)?;
+            actions.push(TransactWriteItem::builder().condition_check(check).build());
+        }
         let Some(codes) = self.transact(actions).await? else {
             return Ok(());
         };
         let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-        if failed(4) {
+        if claim.is_some() && failed(4) {
             Err(InsertError::KeyClaimed)
+        } else if invoice.period.is_some() && failed(guard) {
+            Err(InsertError::Superseded)
         } else if failed(0) || failed(2) || codes.iter().any(|c| c == "TransactionConflict") {
             Err(InsertError::NumberTaken)
         } else {
@@ -370,7 +417,7 @@ impl InvoiceIssuer for DynamoStore {
 }
 
 /// An outbox item: pending (in the sparse gsi2) until the publisher marks it sent.
-fn outbox_item(event: &OutboxEvent) -> Item {
+pub(crate) fn outbox_item(event: &OutboxEvent) -> Item {
     let at = event.at.to_rfc3339();
     HashMap::from([
         ("pk".into(), s(outbox_pk(&event.id))),
@@ -552,7 +599,7 @@ pub fn outbox_event(item: &Item) -> Result<OutboxEvent, StoreError> {
     })
 }
 
-fn subscription_pk(account: &str, plan: &str) -> String {
+pub(crate) fn subscription_pk(account: &str, plan: &str) -> String {
     format!("SUBSCRIPTION#{account}#{plan}")
 }
 
@@ -560,7 +607,7 @@ fn email_pk(invoice_id: &str) -> String {
     format!("EMAIL#{invoice_id}")
 }
 
-fn optional_string(item: &Item, name: &str) -> Option<String> {
+pub(crate) fn optional_string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Some(v.clone()),
         _ => None,
@@ -571,7 +618,7 @@ fn optional_time(item: &Item, name: &str) -> Option<DateTime<Utc>> {
     optional_string(item, name).and_then(|v| v.parse().ok())
 }
 
-fn date_attr(item: &Item, name: &str) -> Result<chrono::NaiveDate, StoreError> {
+pub(crate) fn date_attr(item: &Item, name: &str) -> Result<chrono::NaiveDate, StoreError> {
     string_attr(item, name)?
         .parse()
         .map_err(|e| StoreError(format!("attribute {name}: {e}")))
@@ -633,12 +680,15 @@ impl crate::ports::FulfilStore for DynamoStore {
         &self,
         account: &str,
         plan: &str,
-    ) -> Result<Option<crate::domain::subscription::Period>, StoreError> {
+    ) -> Result<Option<crate::domain::subscription::Current>, StoreError> {
         match self.get_item(subscription_pk(account, plan), "SUBSCRIPTION").await? {
             None => Ok(None),
-            Some(item) => Ok(Some(crate::domain::subscription::Period {
-                start: date_attr(&item, "period_start")?,
-                end: date_attr(&item, "period_end")?,
+            Some(item) => Ok(Some(crate::domain::subscription::Current {
+                period: crate::domain::subscription::Period {
+                    start: date_attr(&item, "period_start")?,
+                    end: date_attr(&item, "period_end")?,
+                },
+                expired: optional_string(&item, "status").as_deref() == Some("expired"),
             })),
         }
     }
@@ -700,8 +750,18 @@ impl crate::ports::FulfilStore for DynamoStore {
             .update_expression(
                 "SET #entity = :entity, #account = :account, #plan = :plan, #start = :start, #end = :end, \
                  #status = :active, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, \
-                 #updated = :now ADD #applied :invoices",
+                 #updated = :now, #buyer = :buyer, #quantity = :quantity, #last = :invoice_id \
+                 ADD #applied :invoices",
             )
+            .expression_attribute_names("#buyer", "buyer")
+            .expression_attribute_names("#quantity", "quantity")
+            .expression_attribute_names("#last", "last_invoice_id")
+            .expression_attribute_values(
+                ":buyer",
+                serde_dynamo::to_attribute_value(&invoice.buyer).map_err(store_err)?,
+            )
+            .expression_attribute_values(":quantity", n(invoice.quantity))
+            .expression_attribute_values(":invoice_id", s(&invoice.id))
             .expression_attribute_names("#entity", "entity")
             .expression_attribute_names("#account", "account")
             .expression_attribute_names("#plan", "plan")
@@ -728,9 +788,8 @@ impl crate::ports::FulfilStore for DynamoStore {
         subscription = match extension.from_end {
             // Only from the end this extension was computed from, and once per invoice.
             Some(from) => subscription
-                .condition_expression("#end = :from AND NOT contains(#applied, :invoice)")
-                .expression_attribute_values(":from", s(from.to_string()))
-                .expression_attribute_values(":invoice", s(&invoice.id)),
+                .condition_expression("#end = :from AND NOT contains(#applied, :invoice_id)")
+                .expression_attribute_values(":from", s(from.to_string())),
             None => subscription.condition_expression("attribute_not_exists(pk)"),
         };
         let flag = Update::builder()

@@ -5,6 +5,7 @@ pub mod eventbridge;
 pub mod memory;
 pub mod s3;
 pub mod ses;
+pub mod subscriptions;
 pub mod webhooks;
 pub mod yookassa_api;
 

@@ -120,16 +120,7 @@ impl WebhookStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(store_err(e)),
-        }
+        super::dynamo::condition_held(put)
     }
 
     async fn log_attempt(&self, entry: &AttemptLog) -> Result<(), StoreError> {
@@ -155,14 +146,7 @@ impl WebhookStore for DynamoStore {
         if let Some(status) = entry.status {
             item.insert("status_code".into(), AttributeValue::N(status.to_string()));
         }
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(())
+        self.put_item(item).await
     }
 
     async fn endpoint_failed(&self, id: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {

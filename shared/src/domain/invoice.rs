@@ -147,6 +147,9 @@ pub struct Invoice {
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
     pub created_at: DateTime<Utc>,
+    /// The service period it pays for, when fixed at issue (renewal invoices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<super::subscription::Period>,
 }
 
 impl Invoice {

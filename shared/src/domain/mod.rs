@@ -4,6 +4,7 @@ pub mod invoice;
 pub mod money;
 pub mod order;
 pub mod plan;
+pub mod renewal;
 pub mod requisites;
 pub mod subscription;
 pub mod vat;

@@ -40,6 +40,11 @@ pub struct Order {
     pub account: String,
     /// A form token that makes resubmission safe (the `Idempotency-Key` header does the same).
     pub idempotency_key: Option<String>,
+    /// The service period the invoice pays for, when known up front (renewals); printed on it.
+    pub service_period: Option<super::subscription::Period>,
+    /// The latest due date (a renewal is due while access is still open); the payment terms
+    /// apply when they end sooner.
+    pub due_by: Option<NaiveDate>,
 }
 
 fn clean_text(v: &str, max_chars: usize) -> Result<String, &'static str> {
@@ -166,6 +171,8 @@ impl Order {
                 },
                 account: account?,
                 idempotency_key: idempotency_key?,
+                service_period: None,
+                due_by: None,
             })
         };
         match order() {
@@ -274,8 +281,21 @@ pub fn issue(
             super::words::plural(u64::from(n), "месяц", "месяца", "месяцев")
         ),
     };
+    let title = match order.service_period {
+        None => format!("Подписка на сервис, тариф «{}», {period}", plan.title),
+        Some(p) => format!(
+            "Подписка на сервис, тариф «{}», {period}, с {} по {}",
+            plan.title,
+            p.start.format("%d.%m.%Y"),
+            p.end.pred_opt().unwrap_or(p.end).format("%d.%m.%Y")
+        ),
+    };
+    let mut due_date = issue_date + Days::new(u64::from(profile.payment_terms_days));
+    if let Some(by) = order.due_by {
+        due_date = due_date.min(by).max(issue_date);
+    }
     let line = Line {
-        title: format!("Подписка на сервис, тариф «{}», {period}", plan.title),
+        title,
         quantity: order.quantity,
         unit: "усл.".into(),
         price: plan.price,
@@ -300,8 +320,9 @@ pub fn issue(
         lines: vec![line],
         currency: "RUB".into(),
         issue_date,
-        due_date: issue_date + Days::new(u64::from(profile.payment_terms_days)),
+        due_date,
         created_at,
+        period: order.service_period,
     })
 }
 

@@ -19,6 +19,10 @@ pub struct Plan {
     pub price: Kopecks,
     pub period_months: u32,
     pub vat: VatCategory,
+    /// `prepaid` (the default: renewal invoiced before the period ends) or `postpaid`
+    /// (invoiced on the day each period starts, access kept while within payment terms).
+    #[serde(default)]
+    pub billing: super::subscription::Billing,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

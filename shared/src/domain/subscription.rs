@@ -23,16 +23,42 @@ pub struct Extension {
     pub from_end: Option<NaiveDate>,
 }
 
+/// How a plan is billed: ahead of each period (the default), or at its start with access kept
+/// while the invoice is within its payment terms (postpaid).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    #[default]
+    Prepaid,
+    Postpaid,
+}
+
+/// An account's subscription to a plan as stored: its paid period and whether the expiry job
+/// closed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Current {
+    pub period: Period,
+    pub expired: bool,
+}
+
 /// Adds months the calendar way: 31 January + 1 month = the last day of February.
 pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 
-/// Extends `current` by `months`, from its end while it is still running, from `today` once
-/// it has lapsed (or for a first purchase).
-pub fn extend(current: Option<Period>, today: NaiveDate, months: u32) -> Extension {
+/// `date` plus `days`, saturating at the calendar's end.
+pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
+    date.checked_add_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// Extends `current` by `months`: from its end while it runs or is within its `grace_days` after
+/// the end (access stays open during grace, so a renewal paid then continues without a gap, even
+/// if the expiry job closed it before the payment was processed); from `today` once grace is
+/// over, or for a first purchase.
+pub fn extend(current: Option<Current>, today: NaiveDate, months: u32, grace_days: u32) -> Extension {
     match current {
-        Some(p) if p.end > today => {
+        Some(Current { period: p, .. }) if today < add_days(p.end, grace_days) => {
             let covered = Period {
                 start: p.end,
                 end: add_months(p.end, months),
@@ -54,7 +80,7 @@ pub fn extend(current: Option<Period>, today: NaiveDate, months: u32) -> Extensi
             Extension {
                 covered,
                 after: covered,
-                from_end: lapsed.map(|p| p.end),
+                from_end: lapsed.map(|c| c.period.end),
             }
         }
     }
@@ -78,7 +104,7 @@ mod tests {
 
     #[test]
     fn a_first_purchase_starts_today() {
-        let e = extend(None, d("2026-01-31"), 1);
+        let e = extend(None, d("2026-01-31"), 1, 3);
         assert_eq!(
             e.covered,
             Period {
@@ -96,7 +122,7 @@ mod tests {
             start: d("2026-11-01"),
             end: d("2026-12-01"),
         };
-        let e = extend(Some(current), d("2026-11-24"), 3);
+        let e = extend(Some(active(current)), d("2026-11-24"), 3, 3);
         assert_eq!(
             e.covered,
             Period {
@@ -114,13 +140,45 @@ mod tests {
         assert_eq!(e.from_end, Some(d("2026-12-01")));
     }
 
+    fn active(period: Period) -> Current {
+        Current { period, expired: false }
+    }
+
+    #[test]
+    fn a_renewal_paid_during_grace_continues_from_the_old_end() {
+        let current = Period {
+            start: d("2026-11-01"),
+            end: d("2026-12-01"),
+        };
+        // Grace of 3 days: 1, 2 and 3 December.
+        for today in ["2026-12-01", "2026-12-03"] {
+            let e = extend(Some(active(current)), d(today), 1, 3);
+            assert_eq!(e.covered.start, d("2026-12-01"), "{today}");
+            assert_eq!(e.from_end, Some(d("2026-12-01")));
+        }
+        // Past grace: a fresh start.
+        assert_eq!(
+            extend(Some(active(current)), d("2026-12-04"), 1, 3).covered.start,
+            d("2026-12-04")
+        );
+        // Paid within grace but processed after the expiry job ran: still no gap.
+        let closed = Current {
+            period: current,
+            expired: true,
+        };
+        assert_eq!(
+            extend(Some(closed), d("2026-12-02"), 1, 3).covered.start,
+            d("2026-12-01")
+        );
+    }
+
     #[test]
     fn a_renewal_paid_after_expiry_starts_today() {
         let current = Period {
             start: d("2026-09-01"),
             end: d("2026-10-01"),
         };
-        let e = extend(Some(current), d("2026-11-27"), 1);
+        let e = extend(Some(active(current)), d("2026-11-27"), 1, 3);
         assert_eq!(
             e.covered,
             Period {
@@ -130,8 +188,9 @@ mod tests {
         );
         assert_eq!(e.after, e.covered);
         assert_eq!(e.from_end, Some(d("2026-10-01")));
-        // Paid on the very day it ends: the day it ends is already without access.
-        let e = extend(Some(current), d("2026-10-01"), 1);
+        // Without grace, the day a period ends is already without access.
+        let e = extend(Some(active(current)), d("2026-10-01"), 1, 0);
         assert_eq!(e.covered.start, d("2026-10-01"));
+        assert_eq!(e.from_end, Some(d("2026-10-01")));
     }
 }

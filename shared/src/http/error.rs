@@ -53,7 +53,7 @@ pub fn field_label(field: &str) -> &str {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -161,7 +161,7 @@ impl From<CreateError> for ApiError {
                 "idempotency_key_reused",
                 "Этот ключ идемпотентности уже использован для другого заказа.",
             ),
-            CreateError::Contended => ApiError::unavailable("numbering contended", &e),
+            CreateError::Contended | CreateError::Superseded => ApiError::unavailable("numbering contended", &e),
             CreateError::Store(ref s) => ApiError::unavailable("store failed", s),
             CreateError::Issue(ref i) => ApiError::internal("seller configuration", i),
             CreateError::Render(ref r) => ApiError::internal("pdf rendering failed", r),
