@@ -8,7 +8,39 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$AWS_PORT"
 # Adapter tests share one table and bucket, isolated by unique keys and number prefixes.
 export AUTOBILL_TABLE="autobill-test" AUTOBILL_BUCKET="autobill-test-documents"
 
+# The browser test's tools: Debian's Chromium (never a downloaded browser build) and the pinned
+# playwright-core (tests/browser/package-lock.json). Installed once; quiet unless something fails.
+ensure_browser() {
+  local log="$ROOT/.local/install-browser.log"
+  mkdir -p "$ROOT/.local" && : >"$log"
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing Chromium (the Debian package) for the browser test"
+    local as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+    local install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 chromium)
+    if ! "${install[@]}" >>"$log" 2>&1; then
+      "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$log" 2>&1 || true
+      if ! "${install[@]}" >>"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        echo "could not install chromium (log: $log); install it as root: apt-get install -y chromium" >&2
+        return 1
+      fi
+    fi
+  fi
+  local dir="$ROOT/tests/browser" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ -d "$dir/node_modules/playwright-core" ] && [ "$(cat "$dir/node_modules/.lock.sha" 2>/dev/null)" = "$want" ]; then return 0; fi
+  echo "==> installing playwright-core for the browser test (npm ci)"
+  command -v npm >/dev/null || { echo "npm is not installed: the browser test needs Node.js 20+ and npm" >&2; return 1; }
+  if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" --no-audit --no-fund --no-update-notifier --loglevel=error >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "npm ci in tests/browser failed (log: $log)" >&2
+    return 1
+  fi
+  echo "$want" > "$dir/node_modules/.lock.sha"
+}
+
 ensure_venv
+ensure_browser
 echo "==> building"
 cargo build --quiet --workspace --all-targets
 

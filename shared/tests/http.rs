@@ -200,6 +200,77 @@ async fn a_browser_form_post_is_redirected_to_the_invoice_page() {
 }
 
 #[tokio::test]
+async fn a_browser_form_with_mistakes_comes_back_with_errors_next_to_the_fields() {
+    let store = MemoryStore::default();
+    let form = "idempotency_key=form-1&plan=pro&quantity=1&company=%D0%9E%D0%9E%D0%9E+%D0%A0%D0%BE%D0%B3%D0%B0\
+                &inn=7736207544&kpp=770401001&address=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&email=not-an-email";
+    let req = Request::post("/invoices")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, _, body) = send(&app(&store), req).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = String::from_utf8(body).unwrap();
+    assert!(
+        page.contains(r#"<form id="order-form" method="post" action="/invoices""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"id="email-error" data-code="invalid_email""#), "{page}");
+    assert!(
+        page.contains(r#"id="inn-error" data-code="invalid_checksum""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="not-an-email""#), "what was typed is kept");
+    assert!(page.contains(r#"<option value="pro" selected>"#));
+    assert!(
+        page.contains(r#"name="idempotency_key" value="form-1""#),
+        "the same token, still unused"
+    );
+    assert!(page.contains(r#"aria-describedby="email-error" aria-invalid="true""#));
+    assert_eq!(store.invoice_count(), 0);
+}
+
+#[tokio::test]
+async fn the_invoice_page_speaks_russian_and_english() {
+    let store = MemoryStore::default();
+    let app = app(&store);
+    let (status, view) = send_json(
+        &app,
+        Request::post("/invoices")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"plan":"pro","company":"ООО «Ромашка»","inn":"7736207543","kpp":"770401001","address":"Москва","email":"a@b.ru"}"#,
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let url = view["invoice_url"]
+        .as_str()
+        .unwrap()
+        .replace("https://billing.example", "");
+    let page = |path: String| {
+        let app = app.clone();
+        async move {
+            let req = Request::get(path)
+                .header("accept", "text/html")
+                .body(Body::empty())
+                .unwrap();
+            let (status, _, body) = send(&app, req).await;
+            assert_eq!(status, StatusCode::OK);
+            String::from_utf8(body).unwrap()
+        }
+    };
+    let ru = page(url.clone()).await;
+    assert!(ru.contains(r#"<html lang="ru">"#) && ru.contains("Не оплачен") && ru.contains(r#"data-link="pdf""#));
+    assert!(ru.contains(r#"data-lang="en""#));
+    let en = page(format!("{url}&lang=en")).await;
+    assert!(en.contains(r#"<html lang="en">"#) && en.contains("Unpaid") && en.contains("Download the invoice (PDF)"));
+    assert!(en.contains(r#"data-lang="ru""#));
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_codes_and_writes_nothing() {
     let store = MemoryStore::default();
     let app = app(&store);
@@ -327,7 +398,7 @@ async fn bad_input_is_refused_with_codes_and_writes_nothing() {
         (status, v["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_utf8"))
     );
-    // A browser gets the errors as a page.
+    // A browser gets the form back, the errors next to their fields.
     let req = Request::post("/invoices")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html")
@@ -335,7 +406,7 @@ async fn bad_input_is_refused_with_codes_and_writes_nothing() {
         .unwrap();
     let (status, _, page) = send(&app, req).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(String::from_utf8(page).unwrap().contains("data-field=\"inn\""));
+    assert!(String::from_utf8(page).unwrap().contains("id=\"inn-error\""));
 
     assert_eq!(store.invoice_count(), 0);
     assert_eq!(store.document_count(), 0);

@@ -10,6 +10,7 @@ use autobill::app::{AwsFulfil, AwsWebhooks};
 use autobill::http::sandbox::{SandboxPay, sandbox_pay_router};
 use autobill::ports::{OutboxStore, SystemClock};
 use autobill::ports::{RetryScheduler, RetryTask, StoreError, WebhookStore};
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
@@ -18,10 +19,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The sample order form, with a fresh idempotency token in each copy served.
-async fn order_form() -> Html<String> {
+/// The order form, from the configured plans, with a fresh idempotency token in each copy served
+/// (a double click or a refresh of the result issues one invoice).
+async fn order_form(State(catalogue): State<Arc<autobill::http::CatalogueApi>>) -> Html<String> {
     let token = format!("form-{}", uuid::Uuid::now_v7().simple());
-    Html(include_str!("../order-form.html").replace("{{idempotency_key}}", &token))
+    Html(autobill::http::pages::order_form(
+        &catalogue.billing.plans,
+        &Default::default(),
+        &Default::default(),
+        &token,
+    ))
 }
 
 /// Webhook retries: in AWS one-time EventBridge Scheduler schedules; here a timer in this process.
@@ -152,13 +159,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (catalogue, _) = autobill::app::catalogue_api()?;
     let (invoices, settings) = autobill::app::invoice_api(true).await?;
     let callbacks = autobill::app::callback_api().await?;
+    let form = axum::Router::new()
+        .route("/", get(order_form))
+        .with_state(catalogue.clone());
     let mut router = autobill::http::plans_router(catalogue)
         .merge(autobill::http::create_invoice_router(invoices.clone()))
         .merge(autobill::http::get_invoice_router(invoices.clone()))
         .merge(autobill::http::callbacks::callback_router(callbacks.clone()))
         .merge(mailbox::router())
         .merge(receiver::router())
-        .route("/", get(order_form));
+        .merge(form);
     if let Ok(secret) = std::env::var("AUTOBILL_SANDBOX_SECRET") {
         let sandbox = SandboxPay {
             invoices,

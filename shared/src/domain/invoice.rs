@@ -47,6 +47,17 @@ impl Status {
         }
     }
 
+    /// The English label of the hosted page's English version.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Status::Issued => "Unpaid",
+            Status::Paid => "Paid",
+            Status::Overdue => "Overdue",
+            Status::Void => "Void",
+            Status::NeedsReview => "Under review",
+        }
+    }
+
     /// The allowed moves. `paid` and `void` are final.
     pub fn can_become(self, to: Status) -> bool {
         use Status::*;

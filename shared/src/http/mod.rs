@@ -80,16 +80,27 @@ async fn create_invoice<S: InvoiceIssuer + 'static, D: DocumentStore + 'static>(
 ) -> Response {
     // A browser posting a plain HTML form wants a page, everyone else JSON.
     let html = accepts(&headers, "text/html");
+    let mut posted = None;
     let issued = async {
         let key = idempotency_header(&headers)?;
         let input = body::read_order(&headers, body).await?;
-        let order = Order::validate(&input, &api.service.billing.plans).map_err(ApiError::validation)?;
+        let validated = Order::validate(&input, &api.service.billing.plans);
+        posted = Some(input);
+        let order = validated.map_err(ApiError::validation)?;
         let key = key.or_else(|| order.idempotency_key.clone());
         Ok::<_, ApiError>(api.service.create(&order, key.as_deref()).await?)
     }
     .await;
     let issued = match issued {
         Ok(i) => i,
+        // A form with mistakes comes back to the browser with the errors next to the fields and
+        // what was typed kept (nothing was written, so the same token is still good).
+        Err(e) if html && !e.fields.is_empty() && posted.is_some() => {
+            let values = posted.unwrap_or_default();
+            let token = values.get("idempotency_key").cloned().unwrap_or_default();
+            let page = pages::order_form(&api.service.billing.plans, &values, &e.fields, &token);
+            return no_store((e.status, Html(page)).into_response());
+        }
         Err(e) => return no_store(e.respond(html)),
     };
     let base = api.links.base(&headers);
@@ -165,7 +176,9 @@ async fn get_invoice<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     let sandbox = api
         .sandbox_pay
         .then(|| format!("/invoices/{id}/sandbox-pay?token={}", api.links.token(&id)));
-    no_store(Html(pages::invoice_page(&invoice, &view, sandbox.as_deref())).into_response())
+    let lang = pages::Lang::from_query(&query);
+    let page = pages::invoice_page(&invoice, &view, sandbox.as_deref(), lang, &view.invoice_url);
+    no_store(Html(page).into_response())
 }
 
 /// Which document a permanent link serves.
@@ -263,6 +276,17 @@ async fn list_plans(State(api): State<Arc<CatalogueApi>>) -> Response {
         .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     res
 }
+
+/// Every route of the deployed public HTTP API, as `openapi.yaml` documents it (method, path).
+pub const PUBLIC_ROUTES: [(&str, &str); 7] = [
+    ("GET", "/plans"),
+    ("POST", "/invoices"),
+    ("GET", "/invoices/{id}"),
+    ("GET", "/invoices/{id}/pdf"),
+    ("GET", "/invoices/{id}/act"),
+    ("GET", "/callbacks/{provider}"),
+    ("POST", "/callbacks/{provider}"),
+];
 
 /// `GET /plans`.
 pub fn plans_router(api: Arc<CatalogueApi>) -> Router {

@@ -1,0 +1,228 @@
+"""openapi.yaml against the running local stack. Schemathesis generates requests from the spec
+(valid and invalid) for every documented operation and finds no server error and no answer the
+spec does not describe: status code, content type, headers, body schema. Answers random data
+cannot reach (signed callbacks, an idempotent replay, a paid invoice's act) are sent by hand and
+checked against the spec the same way."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from conftest import SECRETS
+from test_payments import ORDER, cloudpayments_post, new_invoice, sandbox_body, sandbox_post, tbank_token
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "openapi.yaml"
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
+# Fixed, so a failure reproduces with the same command.
+SEED = "20261127"
+CLI = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())"
+# Pages are text: validated as strings against the spec's `HtmlPage` (and as UTF-8).
+HOOKS = '''
+import schemathesis
+
+
+@schemathesis.deserializer("text/html")
+def html(ctx, response):
+    return response.content.decode("utf-8")
+'''
+
+
+def fuzz(app: str, tmp_path: Path, *args: str, config: str | None = None) -> Counter:
+    """`schemathesis run` on the spec against the app; fails with its report unless everything
+    passes. Returns how often each (method, operation, status) was seen."""
+    (tmp_path / "hooks.py").write_text(HOOKS)
+    cmd = [sys.executable, "-c", CLI, "--no-color"]
+    if config is not None:
+        (tmp_path / "schemathesis.toml").write_text(config)
+        cmd += ["--config-file", str(tmp_path / "schemathesis.toml")]
+    cmd += [
+        "run", str(SPEC), "--url", app, "--checks", ",".join(c.__name__ for c in CHECKS), "--seed", SEED,
+        "--generation-database", "none", "--request-timeout", "10", "--workers", "1",
+        "--report", "har", "--report-har-path", str(tmp_path / "run.har"), *args,
+    ]
+    # The working directory is scratch: nothing (.hypothesis, reports) lands in the repository.
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "SCHEMATHESIS_HOOKS": str(tmp_path / "hooks.py")})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"schemathesis {' '.join(args)} failed (exit {proc.returncode}):\n{output}"
+    har = tmp_path / "run.har"
+    entries = json.loads(har.read_text())["log"]["entries"]
+    har.unlink()  # megabytes; the counts below say what it held
+    seen = Counter((e["request"]["method"], operation(e["request"]["url"]), e["response"]["status"]) for e in entries)
+    print(output, sorted(seen.items()), sep="\n")
+    assert not any(status >= 500 for _, _, status in seen), seen
+    return seen
+
+
+def operation(url: str) -> str:
+    """The spec path a request URL belongs to."""
+    path = urlsplit(url).path
+    for template, pattern in [("/invoices/{id}/pdf", r"/invoices/[^/]+/pdf"), ("/invoices/{id}/act", r"/invoices/[^/]+/act"),
+                              ("/invoices/{id}", r"/invoices/[^/]+"), ("/callbacks/{provider}", r"/callbacks/[^/]+")]:
+        if re.fullmatch(pattern, path):
+            return template
+    return path
+
+
+def test_every_operation_conforms_under_fuzzing(app, tmp_path):
+    """Every operation, with schema-valid and invalid data: ids, tokens, orders, callbacks."""
+    seen = fuzz(app, tmp_path, "--max-examples", "25")
+    documented = {("GET", "/plans"), ("POST", "/invoices"), ("GET", "/invoices/{id}"), ("GET", "/invoices/{id}/pdf"),
+                  ("GET", "/invoices/{id}/act"), ("GET", "/callbacks/{provider}"), ("POST", "/callbacks/{provider}")}
+    assert documented <= {(m, op) for m, op, _ in seen}, "an operation was not exercised"
+    assert seen[("GET", "/plans", 200)] and seen[("POST", "/invoices", 201)] and seen[("POST", "/invoices", 422)]
+
+
+def test_browser_orders_conform(app, tmp_path):
+    """`POST /invoices` from a browser: a 303 to the invoice page, or HTML error pages."""
+    seen = fuzz(app, tmp_path, "--include-name", "POST /invoices", "--header", "Accept: text/html",
+                "--max-examples", "25")
+    assert seen[("POST", "/invoices", 303)] and seen[("POST", "/invoices", 422)]
+
+
+def test_invoice_links_conform_for_a_paid_invoice(app, tmp_path):
+    """The links of a real, paid and fulfilled invoice: the page, the JSON, both PDF redirects."""
+    inv = new_invoice(app)
+    assert sandbox_post(app, sandbox_body(inv)).status_code == 200
+    deadline = time.monotonic() + 20
+    while requests.get(inv["invoice_url"], headers={"Accept": "application/json"}).json()["act_url"] is None:
+        assert time.monotonic() < deadline, "the act did not appear"
+        time.sleep(0.2)
+    token = parse_qs(urlsplit(inv["invoice_url"]).query)["token"][0]
+    config = f'''
+[[operations]]
+include-path-regex = "^/invoices/\\\\{{id\\\\}}"
+parameters = {{ "path.id" = "{inv['id']}", "query.token" = "{token}" }}
+'''
+    for accept in ["text/html", "application/json"]:
+        seen = fuzz(app, tmp_path, "--include-path-regex", r"^/invoices/\{id\}", "--mode", "positive",
+                    "--header", f"Accept: {accept}", "--max-examples", "5", config=config)
+        assert seen[("GET", "/invoices/{id}", 200)], "the config's id and token were not used"
+        assert seen[("GET", "/invoices/{id}/pdf", 303)] and seen[("GET", "/invoices/{id}/act", 303)]
+
+
+# Answers random data cannot reach, sent by hand and checked against the spec.
+
+SPEC_SCHEMA = schemathesis.openapi.from_path(SPEC)
+
+
+def conforms(method: str, path: str, response: requests.Response, **parameters) -> requests.Response:
+    """Fails unless the spec's operation `method path` documents this response exactly."""
+    case = SPEC_SCHEMA[path][method].Case(**parameters)
+    case.validate_response(response, checks=CHECKS)
+    return response
+
+
+def signed_sandbox(app, body: bytes) -> requests.Response:
+    return sandbox_post(app, {}, raw=body)
+
+
+def stripe_post(app, event: dict, secret: str = SECRETS["stripe"]) -> requests.Response:
+    data = json.dumps(event).encode()
+    t = int(time.time())
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + data, hashlib.sha256).hexdigest()
+    return requests.post(f"{app}/callbacks/stripe", data=data,
+                         headers={"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"})
+
+
+def tbank_post(app, fields: dict, password: str = SECRETS["tbank_password"]) -> requests.Response:
+    return requests.post(f"{app}/callbacks/tbank", json={**fields, "Token": tbank_token(fields, password)})
+
+
+def robokassa_get(app, inv: dict | None, password: str = SECRETS["robokassa"]) -> requests.Response:
+    inv_id = inv["number"].replace("-", "") if inv else "1999000001"
+    out_sum = f"{inv['total'] // 100}.{inv['total'] % 100:02d}" if inv else "1.00"
+    sig = hashlib.md5(f"{out_sum}:{inv_id}:{password}".encode()).hexdigest()
+    return requests.get(f"{app}/callbacks/robokassa", params={"OutSum": out_sum, "InvId": inv_id, "SignatureValue": sig})
+
+
+TBANK_UNKNOWN = {"TerminalKey": SECRETS["tbank_terminal"], "OrderId": "no-such-invoice", "Success": True,
+                 "Status": "CONFIRMED", "PaymentId": 1, "Amount": 100}
+CP_UNKNOWN = urlencode({"TransactionId": "1", "Amount": "1.00", "Currency": "RUB", "InvoiceId": "no-such-invoice",
+                        "Status": "Completed", "OperationType": "Payment"}).encode()
+
+# (provider, request, expected status, expected body): every provider's answers.
+CALLBACKS = {
+    "sandbox paid": ("sandbox", lambda app: sandbox_post(app, sandbox_body(new_invoice(app))), 200, {"status": "ok"}),
+    "sandbox needs review": ("sandbox", lambda app: sandbox_post(app, sandbox_body(new_invoice(app), amount=1)), 200,
+                             {"status": "needs_review"}),
+    "sandbox unknown invoice": ("sandbox", lambda app: sandbox_post(app, {"invoice_id": "no-such-invoice",
+                                "payment_id": "p", "amount": 100, "currency": "RUB"}), 404, {"error": "unknown_invoice"}),
+    "sandbox malformed": ("sandbox", lambda app: signed_sandbox(app, b"[]"), 400, {"error": "malformed"}),
+    "sandbox forged": ("sandbox", lambda app: sandbox_post(app, {}, secret="wrong"), 401, {"error": "bad_signature"}),
+    "stripe ignored event": ("stripe", lambda app: stripe_post(app, {"id": "evt_1", "type": "ping"}), 200,
+                             {"received": True}),
+    "stripe forged": ("stripe", lambda app: stripe_post(app, {"type": "ping"}, secret="wrong"), 400, None),
+    "cloudpayments unknown invoice": ("cloudpayments", lambda app: cloudpayments_post(app, CP_UNKNOWN), 200, {"code": 10}),
+    "cloudpayments forged": ("cloudpayments", lambda app: cloudpayments_post(app, CP_UNKNOWN, secret="wrong"), 401,
+                             {"code": 13}),
+    "tbank": ("tbank", lambda app: tbank_post(app, TBANK_UNKNOWN), 200, "OK"),
+    "tbank forged": ("tbank", lambda app: tbank_post(app, TBANK_UNKNOWN, password="wrong"), 400, "ERROR"),
+    "robokassa paid": ("robokassa", lambda app: robokassa_get(app, new_invoice(app)), 200,
+                       lambda r: r.text.startswith("OK20")),
+    "robokassa unknown invoice": ("robokassa", lambda app: robokassa_get(app, None), 400, "unknown InvId"),
+    "robokassa forged": ("robokassa", lambda app: robokassa_get(app, None, password="wrong"), 400, "bad sign"),
+    "yookassa ignored event": ("yookassa", lambda app: requests.post(f"{app}/callbacks/yookassa", json={
+        "type": "notification", "event": "payment.waiting_for_capture", "object": {"id": "x"}}), 200, {}),
+    "yookassa malformed": ("yookassa", lambda app: requests.post(f"{app}/callbacks/yookassa", data=b"x"), 400,
+                           {"error": "malformed"}),
+    "unknown provider": ("paypal", lambda app: requests.post(f"{app}/callbacks/paypal", json={}), 404,
+                         {"error": "unknown_provider"}),
+    "too large": ("sandbox", lambda app: signed_sandbox(app, b" " * (64 * 1024 + 1)), 413, {"error": "payload_too_large"}),
+}
+
+
+@pytest.mark.parametrize("name", CALLBACKS)
+def test_callback_answers_conform(app, name):
+    provider, send, status, body = CALLBACKS[name]
+    r = send(app)
+    assert r.status_code == status, r.text
+    if callable(body):
+        assert body(r), r.text
+    elif body is not None:
+        assert (r.json() if r.headers["Content-Type"] == "application/json" else r.text) == body
+    conforms(r.request.method, "/callbacks/{provider}", r, path_parameters={"provider": provider})
+
+
+def test_order_answers_conform(app):
+    key = {"Idempotency-Key": f"openapi-{uuid.uuid4().hex}"}
+    first = conforms("POST", "/invoices", requests.post(f"{app}/invoices", json=ORDER, headers=key))
+    replay = conforms("POST", "/invoices", requests.post(f"{app}/invoices", json=ORDER, headers=key))
+    assert (first.status_code, replay.status_code, replay.headers["Idempotent-Replayed"]) == (201, 201, "true")
+    assert first.json()["id"] == replay.json()["id"] and "Idempotent-Replayed" not in first.headers
+    form = requests.post(f"{app}/invoices", data={**ORDER, "plan": "pro"}, headers=key)
+    assert conforms("POST", "/invoices", form).status_code == 409
+    big = requests.post(f"{app}/invoices", json={**ORDER, "address": "x" * (16 * 1024)})
+    assert conforms("POST", "/invoices", big).status_code == 413
+    browser = requests.post(f"{app}/invoices", data=ORDER, headers={"Accept": "text/html"}, allow_redirects=False)
+    assert conforms("POST", "/invoices", browser).status_code == 303
+    bad_key = requests.post(f"{app}/invoices", json=ORDER, headers={"Idempotency-Key": "k" * 129})
+    assert conforms("POST", "/invoices", bad_key).json()["error"] == "invalid_idempotency_key"
+    not_utf8 = requests.post(f"{app}/invoices", data=b"plan=%FF", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert conforms("POST", "/invoices", not_utf8).json()["error"] == "invalid_utf8"
+    plans = conforms("GET", "/plans", requests.get(f"{app}/plans"))
+    assert {p["id"] for p in plans.json()} >= {"start", "pro"}
