@@ -92,12 +92,12 @@ impl ClosingMail<'_> {
     }
 }
 
-/// The renewal reminder: the renewal invoice attached, its page (with the pay buttons) linked.
+/// The renewal reminder: the renewal invoice attached, its page linked.
 pub struct ReminderMail<'a> {
     pub invoice: &'a Invoice,
     /// The subscription's current end (exclusive), which the invoice renews from.
     pub access_until: chrono::NaiveDate,
-    /// The invoice's page: status, download and pay buttons.
+    /// The invoice's page: status and download.
     pub invoice_url: &'a str,
     pub from: &'a str,
     pub invoice_pdf: &'a [u8],
@@ -144,7 +144,7 @@ impl ReminderMail<'_> {
              {when}\n\
              Во вложении счёт № {number} от {issued}{period} на сумму {total} руб. \
              Оплатить до {due}.\n\n\
-             Счёт и кнопки оплаты:\n{url}\n\n\
+             Счёт онлайн:\n{url}\n\n\
              Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
              С уважением,\n{seller}\n",
             number = i.number,

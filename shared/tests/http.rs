@@ -213,7 +213,7 @@ async fn a_browser_form_with_mistakes_comes_back_with_errors_next_to_the_fields(
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = String::from_utf8(body).unwrap();
     assert!(
-        page.contains(r#"<form id="order-form" method="post" action="/invoices""#),
+        page.contains(r#"<form id="order-form" method="post" action="https://billing.example/invoices""#),
         "{page}"
     );
     assert!(page.contains(r#"id="email-error" data-code="invalid_email""#), "{page}");
@@ -229,6 +229,35 @@ async fn a_browser_form_with_mistakes_comes_back_with_errors_next_to_the_fields(
     );
     assert!(page.contains(r#"aria-describedby="email-error" aria-invalid="true""#));
     assert_eq!(store.invoice_count(), 0);
+
+    // The vendor's hidden account survives the round trip; a reused token gets a fresh one.
+    let good = "idempotency_key=form-2&account=crm-42&plan=pro&company=%D0%9E%D0%9E%D0%9E&inn=7736207543\
+                &kpp=770401001&address=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&email=a%40b.ru";
+    let post = |body: String| {
+        Request::post("/invoices")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, _, body) = send(&app(&store), post(good.replace("a%40b.ru", "nope"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains(r#"<input type="hidden" name="account" value="crm-42">"#)
+    );
+    let (status, _, _) = send(&app(&store), post(good.to_owned())).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Back, change the order, send again: the same token with another order.
+    let (status, _, body) = send(&app(&store), post(good.replace("plan=pro", "plan=start"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let page = String::from_utf8(body).unwrap();
+    assert!(
+        page.contains("счёт уже выставлен") && !page.contains(r#"value="form-2""#),
+        "{page}"
+    );
+    assert_eq!(store.invoice_count(), 1);
 }
 
 #[tokio::test]

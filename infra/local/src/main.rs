@@ -11,7 +11,7 @@ use autobill::http::sandbox::{SandboxPay, sandbox_pay_router};
 use autobill::ports::{OutboxStore, SystemClock};
 use autobill::ports::{RetryScheduler, RetryTask, StoreError, WebhookStore};
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use std::net::SocketAddr;
@@ -21,14 +21,17 @@ use tokio::sync::mpsc;
 
 /// The order form, from the configured plans, with a fresh idempotency token in each copy served
 /// (a double click or a refresh of the result issues one invoice).
-async fn order_form(State(catalogue): State<Arc<autobill::http::CatalogueApi>>) -> Html<String> {
+async fn order_form(State(catalogue): State<Arc<autobill::http::CatalogueApi>>) -> impl IntoResponse {
     let token = format!("form-{}", uuid::Uuid::now_v7().simple());
-    Html(autobill::http::pages::order_form(
-        &catalogue.billing.plans,
-        &Default::default(),
-        &Default::default(),
-        &token,
-    ))
+    let plans = autobill::http::offered_plans(&catalogue.billing, catalogue.clock.now());
+    let form = autobill::http::pages::FormState {
+        action: "/invoices",
+        token: &token,
+        notice: None,
+    };
+    let page = autobill::http::pages::order_form(&plans, &Default::default(), &Default::default(), &form);
+    // Never cached: each copy carries its own token (Back after a success must not resend one).
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], Html(page))
 }
 
 /// Webhook retries: in AWS one-time EventBridge Scheduler schedules; here a timer in this process.

@@ -10,7 +10,7 @@ pub mod sandbox;
 pub mod view;
 
 use crate::config::BillingConfig;
-use crate::domain::Order;
+use crate::domain::{Catalogue, Order};
 use crate::ports::{Clock, DocumentStore, InvoiceIssuer, InvoiceReader};
 use crate::service::Invoices;
 use axum::Router;
@@ -94,11 +94,27 @@ async fn create_invoice<S: InvoiceIssuer + 'static, D: DocumentStore + 'static>(
     let issued = match issued {
         Ok(i) => i,
         // A form with mistakes comes back to the browser with the errors next to the fields and
-        // what was typed kept (nothing was written, so the same token is still good).
-        Err(e) if html && !e.fields.is_empty() && posted.is_some() => {
+        // what was typed kept (nothing was written, so the same token is still good, unless it
+        // was itself the mistake); a form sent again after its invoice was issued comes back
+        // with a fresh token and a word on why.
+        Err(e) if html && posted.is_some() && (!e.fields.is_empty() || e.code == "idempotency_key_reused") => {
             let values = posted.unwrap_or_default();
-            let token = values.get("idempotency_key").cloned().unwrap_or_default();
-            let page = pages::order_form(&api.service.billing.plans, &values, &e.fields, &token);
+            let reused = e.code == "idempotency_key_reused";
+            let token = match values.get("idempotency_key") {
+                Some(t) if !reused && !e.fields.contains_key("idempotency_key") => t.clone(),
+                _ => format!("form-{}", uuid::Uuid::now_v7().simple()),
+            };
+            let action = format!("{}/invoices", api.links.base(&headers));
+            let notice = reused.then_some(
+                "По этой форме счёт уже выставлен, а данные изменились. Проверьте их и отправьте форму ещё раз — будет выставлен новый счёт.",
+            );
+            let form = pages::FormState {
+                action: &action,
+                token: &token,
+                notice,
+            };
+            let plans = offered_plans(&api.service.billing, api.service.clock.now());
+            let page = pages::order_form(&plans, &values, &e.fields, &form);
             return no_store((e.status, Html(page)).into_response());
         }
         Err(e) => return no_store(e.respond(html)),
@@ -173,10 +189,11 @@ async fn get_invoice<S: InvoiceReader + 'static, D: DocumentStore + 'static>(
     }
     let mut view = InvoiceView::new(&invoice, api.links.pdf_url(&base, &id), invoice_url);
     view.act_url = act_url;
-    let sandbox = api
-        .sandbox_pay
-        .then(|| format!("/invoices/{id}/sandbox-pay?token={}", api.links.token(&id)));
     let lang = pages::Lang::from_query(&query);
+    let sandbox = api.sandbox_pay.then(|| {
+        let english = if lang == pages::Lang::En { "&lang=en" } else { "" };
+        format!("/invoices/{id}/sandbox-pay?token={}{english}", api.links.token(&id))
+    });
     let page = pages::invoice_page(&invoice, &view, sandbox.as_deref(), lang, &view.invoice_url);
     no_store(Html(page).into_response())
 }
@@ -249,6 +266,20 @@ struct PlanView<'a> {
     /// The VAT rate in force today: "22%", "10%", "0%" or "none" (без НДС).
     vat: String,
     currency: &'static str,
+}
+
+/// The plans on offer now: those with a VAT rate in force today (as `GET /plans` lists them).
+pub fn offered_plans(billing: &BillingConfig, now: chrono::DateTime<chrono::Utc>) -> Catalogue {
+    let today = billing.seller.local_date(now);
+    Catalogue(
+        billing
+            .plans
+            .0
+            .iter()
+            .filter(|p| billing.seller.vat_rates.rate(p.vat, today).is_some())
+            .cloned()
+            .collect(),
+    )
 }
 
 async fn list_plans(State(api): State<Arc<CatalogueApi>>) -> Response {

@@ -22,12 +22,19 @@
     var sole = inn.value.trim().length === 12;
     if (sole) return v ? 'Для ИП КПП не указывается' : '9 знаков; для ИП не указывается';
     if (!v) return inn.value.trim().length === 10 ? 'Для организации КПП обязателен' : '9 знаков; для ИП не указывается';
-    return /^\d{4}[0-9A-Z]{2}\d{3}$/.test(v) ? '✓' : 'КПП — 9 знаков: 4 цифры, 2 цифры или буквы, 3 цифры';
+    return /^\d{4}[0-9A-Z]{2}\d{3}$/.test(v)
+      ? '✓ КПП верного вида'
+      : 'КПП — 9 знаков: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры';
+  }
+  // Only a changed hint is written, so screen readers do not repeat it at every key press.
+  function set(hint, text) {
+    if (hint.textContent !== text) hint.textContent = text;
   }
   function update() {
-    innHint.textContent = innHintText(inn.value.trim());
-    kppHint.textContent = kppHintText(kpp.value.trim());
+    set(innHint, innHintText(inn.value.trim()));
+    set(kppHint, kppHintText(kpp.value.trim()));
   }
   inn.addEventListener('input', update);
   kpp.addEventListener('input', update);
+  update();
 })();

@@ -62,14 +62,14 @@ fn layout_in(lang: Lang, title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{title}</title>
+<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#222}}
 dt{{color:#666;font-size:.9rem}}dd{{margin:0 0 .8rem}}.status{{display:inline-block;padding:.2rem .6rem;border-radius:.3rem;background:#eee}}
 .status.paid{{background:#d4f5d4}}.status.issued{{background:#fff1c7}}a.button{{display:inline-block;padding:.6rem 1rem;background:#1d4ed8;color:#fff;border-radius:.3rem;text-decoration:none}}
 .errors,.field-error{{color:#b91c1c}}.hint{{color:#555;font-size:.9rem;min-height:1.2em;margin:.2rem 0}}
 label{{display:block;margin:.8rem 0 .2rem;font-weight:600}}input,select{{width:100%;padding:.45rem;box-sizing:border-box;font:inherit;border:1px solid #767676;border-radius:.25rem}}
 input[aria-invalid=true]{{border-color:#b91c1c}}button{{margin-top:1rem;padding:.6rem 1rem;font:inherit;background:#1d4ed8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}}
-a:focus,button:focus,input:focus,select:focus{{outline:3px solid #f59e0b;outline-offset:2px}}.lang{{float:right}}</style></head><body><main>{body}</main></body></html>"#,
+a:focus,button:focus,input:focus,select:focus{{outline:3px solid #1d4ed8;outline-offset:2px}}.notice{{background:#fff1c7;padding:.5rem}}.lang{{float:right}}</style></head><body><main>{body}</main></body></html>"#,
         lang = lang.code(),
         title = escape(title),
     )
@@ -124,8 +124,8 @@ pub fn invoice_page(
 <dt>{l_total}</dt><dd><strong>{total}</strong> ({vat})</dd>
 <dt>{l_words}</dt><dd lang="ru">{words}</dd>
 <dt>{l_due}</dt><dd>{due}</dd>
-<dt>{l_buyer}</dt><dd>{buyer}, {inn_label} {inn}</dd>
-<dt>{l_seller}</dt><dd>{seller}, {inn_label} {seller_inn}</dd>
+<dt>{l_buyer}</dt><dd><span lang="ru">{buyer}</span>, {inn_label} {inn}</dd>
+<dt>{l_seller}</dt><dd><span lang="ru">{seller}</span>, {inn_label} {seller_inn}</dd>
 <dt>{l_purpose}</dt><dd lang="ru">{purpose}</dd>
 </dl>
 <p><a class="button" href="{pdf}" data-link="pdf">{l_pdf}</a>{act}</p>
@@ -193,10 +193,20 @@ fn default_hint(field: &str) -> &'static str {
     }
 }
 
+/// What the order form shows besides the fields.
+pub struct FormState<'a> {
+    /// Where it posts: `{public base}/invoices`.
+    pub action: &'a str,
+    /// The idempotency token this copy of the form carries.
+    pub token: &'a str,
+    /// A message above the form (e.g. why it came back).
+    pub notice: Option<&'a str>,
+}
+
 /// The order form: plans with prices, company requisites, e-mail; `errors` (from the server)
-/// are shown next to their fields and `values` kept. A plain form post that works without
-/// JavaScript; the script adds inline hints only.
-pub fn order_form(plans: &Catalogue, values: &OrderInput, errors: &FieldErrors, token: &str) -> String {
+/// are shown next to their fields and `values` kept (the hidden `account` too). A plain form
+/// post that works without JavaScript; the script adds inline hints only.
+pub fn order_form(plans: &Catalogue, values: &OrderInput, errors: &FieldErrors, form: &FormState) -> String {
     let value = |name: &str| values.get(name).map(|v| escape(v)).unwrap_or_default();
     let error_of = |name: &str| {
         errors.get(name).map(|code| {
@@ -277,23 +287,47 @@ pub fn order_form(plans: &Catalogue, values: &OrderInput, errors: &FieldErrors, 
         }
         fields.push_str(&error_of(name).unwrap_or_default());
     }
-    let summary = if errors.is_empty() {
-        String::new()
-    } else {
-        r#"<p class="errors" role="alert" data-error="validation_failed">Проверьте отмеченные поля.</p>"#.to_owned()
-    };
+    // Errors of fields the form does not show (a vendor's hidden `account`, unknown fields) are
+    // listed in the summary, so that nothing is marked wrong without saying where.
+    let shown = |f: &str| f == "plan" || FORM_FIELDS.iter().any(|(name, ..)| *name == f);
+    let elsewhere: String = errors
+        .iter()
+        .filter(|(f, _)| !shown(f))
+        .map(|(f, code)| format!("<li>{}: {}</li>", escape(field_label(f)), field_message(code)))
+        .collect();
+    let mut summary = String::new();
+    if let Some(notice) = form.notice {
+        summary.push_str(&format!(r#"<p class="notice" role="alert">{}</p>"#, escape(notice)));
+    }
+    if !errors.is_empty() {
+        summary.push_str(&format!(
+            r#"<div class="errors" role="alert" data-error="validation_failed"><p>Проверьте отмеченные поля.</p>{}</div>"#,
+            if elsewhere.is_empty() { String::new() } else { format!("<ul>{elsewhere}</ul>") }
+        ));
+    }
+    let account = values
+        .get("account")
+        .filter(|a| !a.is_empty())
+        .map(|a| format!(r#"<input type="hidden" name="account" value="{}">"#, escape(a)))
+        .unwrap_or_default();
     let body = format!(
         r#"<h1>Счёт на оплату подписки</h1>
-{summary}<form id="order-form" method="post" action="/invoices" novalidate>
-<input type="hidden" name="idempotency_key" value="{token}">
+{summary}<form id="order-form" method="post" action="{action}" novalidate>
+<input type="hidden" name="idempotency_key" value="{token}">{account}
 {fields}
 <button type="submit">Получить счёт</button>
 </form>
 <script>{script}</script>"#,
-        token = escape(token),
+        action = escape(form.action),
+        token = escape(form.token),
         script = FORM_SCRIPT,
     );
-    layout("Счёт на оплату", &body)
+    let title = if errors.is_empty() {
+        "Счёт на оплату"
+    } else {
+        "Ошибка — счёт на оплату"
+    };
+    layout(title, &body)
 }
 
 /// Inline hints: the ИНН's length and control digits, the КПП's shape. The server checks all of

@@ -58,7 +58,11 @@ where
     let answer = sandbox.callbacks.callbacks.handle(provider.as_ref(), &raw).await;
     tracing::info!(invoice = %invoice.id, status = %answer.status, "sandbox payment sent");
     let base = sandbox.invoices.links.base(&headers);
-    Redirect::to(&sandbox.invoices.links.invoice_url(&base, &invoice.id)).into_response()
+    let mut page = sandbox.invoices.links.invoice_url(&base, &invoice.id);
+    if query.get("lang").is_some_and(|l| l == "en") {
+        page.push_str("&lang=en");
+    }
+    Redirect::to(&page).into_response()
 }
 
 /// `POST /invoices/{id}/sandbox-pay?token=…` (local stack only).
