@@ -443,18 +443,14 @@ impl<S: RenewalStore + Clone, D: DocumentStore + Clone, M: Mailer> Renewals<S, D
         if today < expires {
             return Ok(false);
         }
-        if let Some(renewal) = sub.current_renewal()
-            && let Some(invoice) = self.store.get_invoice(&renewal.invoice_id).await?
-            && matches!(invoice.status, Status::Paid | Status::NeedsReview)
-        {
-            // Paid (fulfilment extends it any moment) or money under review: not ours to close.
-            tracing::warn!(account = %sub.account, plan = %sub.plan, invoice = %invoice.id, status = %invoice.status, "renewal paid or under review; not expiring");
-            return Ok(false);
-        }
+        // The transaction refuses while the renewal is paid (fulfilment extends it any moment) or
+        // under review, and when the subscription moved meanwhile.
         let event = crate::events::subscription_expired(sub, expires, now);
         let expired = self.store.expire(sub, &event).await?;
         if expired {
             tracing::info!(account = %sub.account, plan = %sub.plan, period_end = %sub.period.end, "subscription expired");
+        } else {
+            tracing::info!(account = %sub.account, plan = %sub.plan, "not expired: renewal paid or under review, or the subscription moved");
         }
         Ok(expired)
     }

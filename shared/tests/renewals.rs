@@ -442,6 +442,20 @@ async fn unpaid_subscriptions_expire_after_grace_and_a_renewal_paid_in_grace_pre
 }
 
 #[tokio::test]
+async fn a_renewal_paid_but_not_yet_fulfilled_is_not_expired() {
+    let w = world().await;
+    let jobs = w.jobs();
+    let (account, _) = w.subscriber("start", "2026-11-24T10:00:00Z").await;
+    jobs.remind(morning("2026-12-17"), LONG).await.unwrap();
+    let renewal = w.renewal_invoice(&account, "start").await.unwrap();
+    // The money is in, fulfilment has not run yet: the period still ends on the 24th.
+    common::pay(&w.store, &renewal, clock("2026-12-26T10:00:00Z")).await;
+    assert_eq!(jobs.expire(morning("2026-12-27"), LONG).await.unwrap().expired, 0);
+    assert!(!w.store.subscription(&account, "start").await.unwrap().unwrap().expired);
+    assert!(w.events("subscription.expired").await.is_empty());
+}
+
+#[tokio::test]
 async fn postpaid_plans_are_invoiced_when_each_period_starts() {
     let mut billing = common::billing("");
     let mut plan = billing.plans.get("start").unwrap().clone();

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 /// The order form, from the configured plans, with a fresh idempotency token in each copy served
 /// (a double click or a refresh of the result issues one invoice).
 async fn order_form(State(catalogue): State<Arc<autobill::http::CatalogueApi>>) -> impl IntoResponse {
-    let token = format!("form-{}", uuid::Uuid::now_v7().simple());
+    let token = autobill::http::pages::form_token();
     let plans = autobill::http::offered_plans(&catalogue.billing, catalogue.clock.now());
     let form = autobill::http::pages::FormState {
         action: "/invoices",

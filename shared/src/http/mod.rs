@@ -102,7 +102,7 @@ async fn create_invoice<S: InvoiceIssuer + 'static, D: DocumentStore + 'static>(
             let reused = e.code == "idempotency_key_reused";
             let token = match values.get("idempotency_key") {
                 Some(t) if !reused && !e.fields.contains_key("idempotency_key") => t.clone(),
-                _ => format!("form-{}", uuid::Uuid::now_v7().simple()),
+                _ => pages::form_token(),
             };
             let action = format!("{}/invoices", api.links.base(&headers));
             let notice = reused.then_some(

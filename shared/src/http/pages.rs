@@ -193,6 +193,11 @@ fn default_hint(field: &str) -> &'static str {
     }
 }
 
+/// A fresh idempotency token for one copy of the order form.
+pub fn form_token() -> String {
+    format!("form-{}", uuid::Uuid::now_v7().simple())
+}
+
 /// What the order form shows besides the fields.
 pub struct FormState<'a> {
     /// Where it posts: `{public base}/invoices`.
