@@ -301,6 +301,9 @@ pub struct EndpointRecord {
     pub endpoint: crate::webhooks::Endpoint,
     /// Set at the first failure after a success; 5 days of failures disable the endpoint.
     pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why and when it was disabled (by a 410, 5 days of failures, or a broken setting).
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One delivery attempt, for the delivery log an operator reads first.
@@ -491,4 +494,253 @@ pub trait RenewalStore: InvoiceIssuer {
         checkpoint: &Checkpoint,
         at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One e-mail sent about an invoice, for its history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailLog {
+    pub invoice_id: String,
+    /// SES's message id.
+    pub message_id: String,
+    pub to: String,
+    /// `closing` (act and invoice), `reminder` (a renewal invoice), `invoice` (an unpaid invoice
+    /// sent again by an operator).
+    pub mail: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where sent e-mails are noted (best effort: the e-mail is out either way).
+pub trait MailJournal: Send + Sync {
+    fn log_mail(&self, entry: &MailLog) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Who did a manual action, when, what and why.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// `aud_…` (time-ordered).
+    pub id: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The IAM principal's ARN, or `api-key:<name>` on the local stack.
+    pub actor: String,
+    /// `invoice.void`, `invoice.mark_paid`, `invoice.resolve_review`, `invoice.resend`,
+    /// `invoice.create`, `webhook.replay`, `webhook_endpoint.create|update|delete`.
+    pub action: String,
+    /// `invoice:<id>`, `webhook_endpoint:<id>` or `event:<id>`.
+    pub target: String,
+    /// The invoice whose history shows this entry, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What changed, e.g. `{"from": "issued", "to": "void"}`.
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+impl AuditEntry {
+    pub fn new(
+        at: chrono::DateTime<chrono::Utc>,
+        actor: &str,
+        action: &str,
+        target: String,
+        reason: Option<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        AuditEntry {
+            id: format!("aud_{}", uuid::Uuid::now_v7().simple()),
+            at,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target,
+            invoice_id: None,
+            reason,
+            details,
+        }
+    }
+}
+
+/// One line of an invoice's history, oldest first.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HistoryEntry {
+    /// A domain event about the invoice (`invoice.issued`, `invoice.paid`, `invoice.voided`, …).
+    Event {
+        at: chrono::DateTime<chrono::Utc>,
+        event_id: String,
+        #[serde(rename = "type")]
+        event_type: String,
+    },
+    /// A payment received for it (`outcome`: `paid`, `mismatch`, `unapplied`).
+    Payment {
+        at: chrono::DateTime<chrono::Utc>,
+        provider: String,
+        payment_id: String,
+        /// Kopecks.
+        amount: i64,
+        currency: String,
+        outcome: String,
+    },
+    /// A manual action.
+    Audit {
+        at: chrono::DateTime<chrono::Utc>,
+        audit_id: String,
+        action: String,
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An e-mail sent about it.
+    Email {
+        at: chrono::DateTime<chrono::Utc>,
+        message_id: String,
+        to: String,
+        mail: String,
+    },
+}
+
+impl HistoryEntry {
+    pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            HistoryEntry::Event { at, .. }
+            | HistoryEntry::Payment { at, .. }
+            | HistoryEntry::Audit { at, .. }
+            | HistoryEntry::Email { at, .. } => *at,
+        }
+    }
+}
+
+/// An invoice with what happened to it since it was issued, as the table keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvoiceRecord {
+    pub invoice: Invoice,
+    pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub fulfilled_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub act_key: Option<String>,
+    pub review_reason: Option<String>,
+    pub email_message_id: Option<String>,
+    pub void_reason: Option<String>,
+}
+
+/// A subscription as an operator reads it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SubscriptionState {
+    pub account: String,
+    pub plan: String,
+    /// `active` or `expired`.
+    pub status: String,
+    pub period_start: chrono::NaiveDate,
+    /// Exclusive: access lasts until this day starts.
+    pub period_end: chrono::NaiveDate,
+    pub quantity: u32,
+    pub last_invoice_id: Option<String>,
+    /// The renewal invoice of the current period end, once issued.
+    pub renewal_invoice_id: Option<String>,
+}
+
+/// One page of a listing, and the cursor of the next page if there may be one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A manual move of an invoice: the status change (if the invoice is still in one of `from`),
+/// the attributes it sets, the payment it records (if any), its event and its audit entry,
+/// all in one transaction.
+#[derive(Clone, Debug)]
+pub struct ManualChange<'a> {
+    pub invoice: &'a Invoice,
+    pub from: &'a [crate::domain::Status],
+    pub to: crate::domain::Status,
+    /// String attributes set on the invoice item with the move (`void_reason`, `paid_at`, …).
+    pub set: Vec<(&'static str, String)>,
+    /// A payment put once with the move (outcome `paid`): marking paid by hand.
+    pub payment: Option<&'a crate::payments::PaymentNotice>,
+    pub event: &'a OutboxEvent,
+    pub audit: &'a AuditEntry,
+}
+
+/// Why an endpoint change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointChangeError {
+    #[error("an endpoint with this id exists")]
+    Exists,
+    #[error("no such endpoint")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What operators and the vendor's backend read and do by hand (the management API).
+pub trait AdminStore: InvoiceReader + PaymentStore + WebhookStore + MailJournal {
+    /// The invoice with its fulfilment and review facts.
+    fn invoice_record(&self, id: &str) -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
+
+    /// The account's invoices, newest first (gsi1).
+    fn invoices_of_account(
+        &self,
+        account: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+
+    /// Invoices in a status, by due date (gsi2).
+    fn invoices_with_status(
+        &self,
+        status: crate::domain::Status,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+
+    /// The account's subscriptions, by plan (gsi1).
+    fn subscriptions_of_account(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<SubscriptionState>, StoreError>> + Send;
+
+    /// Events, payments, manual actions and e-mails about the invoice, oldest first.
+    fn history(&self, invoice_id: &str) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+
+    /// An event from the outbox (sent or not).
+    fn outbox_event(&self, event_id: &str) -> impl Future<Output = Result<Option<OutboxEvent>, StoreError>> + Send;
+
+    /// Every delivery attempt of an event, to every endpoint.
+    fn deliveries(&self, event_id: &str) -> impl Future<Output = Result<Vec<AttemptLog>, StoreError>> + Send;
+
+    /// Applies a manual move in one transaction; `false` when the invoice is no longer in one
+    /// of `change.from` (nothing written).
+    fn apply_manual(&self, change: &ManualChange<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Puts an audit entry on its own (actions with no state change of their own in the table).
+    fn record_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The audit log, newest first.
+    fn audit_log(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<AuditEntry>, StoreError>> + Send;
+
+    /// Puts a new endpoint (also over a deleted one's tombstone) with its audit entry.
+    fn create_endpoint(
+        &self,
+        endpoint: &crate::webhooks::Endpoint,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<(), EndpointChangeError>> + Send;
+
+    /// Replaces an existing endpoint's settings with its audit entry; enabling it clears its
+    /// failure record.
+    fn update_endpoint(
+        &self,
+        endpoint: &crate::webhooks::Endpoint,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<(), EndpointChangeError>> + Send;
+
+    /// Deletes an endpoint, leaving a tombstone so that a configured endpoint is not seeded
+    /// again on the next cold start.
+    fn delete_endpoint(
+        &self,
+        id: &str,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<(), EndpointChangeError>> + Send;
 }

@@ -284,6 +284,8 @@ impl crate::ports::WebhookStore for MemoryWebhooks {
             s.0.push(crate::ports::EndpointRecord {
                 endpoint: endpoint.clone(),
                 failing_since: None,
+                disabled_reason: None,
+                disabled_at: None,
             });
             true
         }))
@@ -304,10 +306,12 @@ impl crate::ports::WebhookStore for MemoryWebhooks {
         self.update(id, |r| r.failing_since = None)
     }
 
-    async fn disable_endpoint(&self, id: &str, _reason: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn disable_endpoint(&self, id: &str, reason: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.update(id, |r| {
             r.endpoint.enabled = false;
             r.failing_since = None;
+            r.disabled_reason = Some(reason.to_owned());
+            r.disabled_at = Some(at);
         })
     }
 }

@@ -39,6 +39,10 @@ struct EndpointItem {
     endpoint: Endpoint,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failing_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disabled_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disabled_at: Option<DateTime<Utc>>,
 }
 
 fn record(item: std::collections::HashMap<String, AttributeValue>) -> Result<EndpointRecord, StoreError> {
@@ -46,6 +50,8 @@ fn record(item: std::collections::HashMap<String, AttributeValue>) -> Result<End
     Ok(EndpointRecord {
         endpoint: item.endpoint,
         failing_since: item.failing_since,
+        disabled_reason: item.disabled_reason,
+        disabled_at: item.disabled_at,
     })
 }
 
@@ -111,6 +117,8 @@ impl WebhookStore for DynamoStore {
             gsi1sk: endpoint.id.clone(),
             endpoint: endpoint.clone(),
             failing_since: None,
+            disabled_reason: None,
+            disabled_at: None,
         };
         let put = self
             .client()
