@@ -15,6 +15,8 @@ export AUTOBILL_CONFIG_FILE="${AUTOBILL_CONFIG_FILE:-$ROOT/infra/local/config.to
 export AUTOBILL_LINK_SECRET="${AUTOBILL_LINK_SECRET:-local-link-secret-not-for-production}"
 # The sandbox payment provider's secret (signs the local pay button's callbacks and the tests').
 export AUTOBILL_SANDBOX_SECRET="${AUTOBILL_SANDBOX_SECRET:-local-sandbox-secret-not-for-production}"
+# The management API's key on the local stack (in AWS the /admin/ routes take IAM SigV4 instead).
+export AUTOBILL_ADMIN_API_KEY="${AUTOBILL_ADMIN_API_KEY:-local-admin-key-not-for-production}"
 export AUTOBILL_EVENT_BUS="${AUTOBILL_EVENT_BUS:-autobill-local-events}"
 export AUTOBILL_SES_CONFIGURATION_SET="${AUTOBILL_SES_CONFIGURATION_SET:-autobill-local-mail}"
 export AUTOBILL_SENDER_EMAIL="${AUTOBILL_SENDER_EMAIL:-billing@example.com}"

@@ -57,4 +57,5 @@ cargo test --workspace --quiet
 
 echo "==> end-to-end tests and template checks (pytest)"
 export AUTOBILL_LOCAL_BIN="$CARGO_TARGET_DIR/debug/autobill-local"
+export AUTOBILL_CLI_BIN="$CARGO_TARGET_DIR/debug/autobill"
 cd "$ROOT" && "$PY" -m pytest -q tests/e2e

@@ -308,3 +308,46 @@ pub async fn serve_job(job: &'static str) -> Result<(), lambda_http::Error> {
     }))
     .await
 }
+
+pub type AwsAdminApi = crate::http::admin::AdminApi<
+    DynamoStore,
+    S3Documents,
+    crate::adapters::SesMailer,
+    crate::adapters::webhooks::HttpSender,
+>;
+
+/// The management API: the table, the bucket, SES (resends) and webhook delivery (replays).
+pub async fn admin_api() -> Result<(Arc<AwsAdminApi>, Settings), ConfigError> {
+    let billing = Arc::new(BillingConfig::from_env()?);
+    let settings = Settings::from_env()?;
+    let from = var("AUTOBILL_SENDER_EMAIL").ok_or(ConfigError::Missing("AUTOBILL_SENDER_EMAIL"))?;
+    let policy = webhook_policy();
+    let sdk = crate::aws::sdk_config().await;
+    let store = DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table);
+    let clock: Arc<dyn crate::ports::Clock> = Arc::new(SystemClock);
+    let sender = crate::adapters::webhooks::HttpSender::new(policy, std::time::Duration::from_secs(15))
+        .map_err(|e| invalid("webhooks", e))?;
+    let admin = crate::admin::Admin {
+        invoices: Invoices {
+            store: store.clone(),
+            documents: S3Documents::new(crate::aws::s3(&sdk), &settings.bucket),
+            billing,
+            clock: clock.clone(),
+        },
+        mailer: crate::adapters::SesMailer::new(crate::aws::sesv2(&sdk), &from, var("AUTOBILL_SES_CONFIGURATION_SET")),
+        webhooks: crate::delivery::Webhooks {
+            store,
+            sender,
+            scheduler: crate::delivery::NoRetries,
+            clock,
+            policy,
+        },
+        links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
+        from,
+    };
+    let api = crate::http::admin::AdminApi {
+        admin,
+        pdf_link_ttl: settings.pdf_link_ttl,
+    };
+    Ok((Arc::new(api), settings))
+}

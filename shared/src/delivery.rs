@@ -3,8 +3,10 @@
 //! the same on every retry), logged per attempt, retried on the schedule through the
 //! scheduler, endpoints disabled on `410 Gone` or after 5 days of failures.
 
-use crate::ports::{AttemptLog, Clock, RetryScheduler, RetryTask, StoreError, WebhookSender, WebhookStore};
-use crate::webhooks::{AttemptOutcome, Secret, UrlPolicy, Verdict, after_attempt, check_url, should_disable, sign};
+use crate::ports::{AttemptLog, Clock, Response, RetryScheduler, RetryTask, StoreError, WebhookSender, WebhookStore};
+use crate::webhooks::{
+    AttemptOutcome, Endpoint, Secret, UrlPolicy, Verdict, after_attempt, check_url, should_disable, sign,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -77,45 +79,14 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             return Ok(Verdict::GiveUp);
         }
         let now = self.clock.now();
-        let (event_id, event_type) = (text(&task.event, "id"), text(&task.event, "type"));
-        let body = serde_json::to_vec(&endpoint.payload(&task.event)).map_err(|e| StoreError(e.to_string()))?;
-        // A URL or secret an operator broke in the console: nothing can be sent until fixed.
-        let checked =
-            Secret::parse(&endpoint.secret).and_then(|secret| Ok((secret, check_url(&endpoint.url, self.policy)?)));
-        let response = match checked {
-            Ok((secret, _)) => {
-                let timestamp = now.timestamp();
-                let headers = [
-                    ("content-type", "application/json".to_owned()),
-                    ("webhook-id", event_id.clone()),
-                    ("webhook-timestamp", timestamp.to_string()),
-                    ("webhook-signature", sign(&secret, &event_id, timestamp, &body)),
-                ];
-                self.sender.post(&endpoint.url, &headers, body).await
-            }
-            Err(e) => {
-                self.disable(&endpoint.id, &format!("endpoint misconfigured: {e}"), now)
-                    .await?;
+        let response = match self.post_logged(endpoint, &task.event, task.attempt, now).await? {
+            Ok(response) => response,
+            Err(broken) => {
+                self.disable(&endpoint.id, &broken, now).await?;
                 return Ok(Verdict::DisableEndpoint);
             }
         };
-        let status = match &response.outcome {
-            AttemptOutcome::Status { code, .. } => Some(*code),
-            _ => None,
-        };
-        self.store
-            .log_attempt(&AttemptLog {
-                event_id: event_id.clone(),
-                event_type,
-                endpoint_id: endpoint.id.clone(),
-                attempt: task.attempt,
-                at: now,
-                status,
-                outcome: format!("{:?}", response.outcome),
-                latency_ms: response.latency_ms,
-                response: response.body.chars().take(1024).collect(),
-            })
-            .await?;
+        let event_id = text(&task.event, "id");
 
         // Timed from the answer, not the request: after a 15 s timeout "in 5 s" starts now.
         let answered = self.clock.now();
@@ -148,4 +119,112 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         }
         Ok(verdict)
     }
+
+    /// Signs and POSTs the event (trimmed to the endpoint's fields) once, and logs the attempt.
+    /// `Ok(Err(why))` when the endpoint's URL or secret is unusable (nothing was sent).
+    async fn post_logged(
+        &self,
+        endpoint: &Endpoint,
+        event: &Value,
+        attempt: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<Response, String>, StoreError> {
+        let (event_id, event_type) = (text(event, "id"), text(event, "type"));
+        let body = serde_json::to_vec(&endpoint.payload(event)).map_err(|e| StoreError(e.to_string()))?;
+        // A URL or secret an operator broke in the console: nothing can be sent until fixed.
+        let checked =
+            Secret::parse(&endpoint.secret).and_then(|secret| Ok((secret, check_url(&endpoint.url, self.policy)?)));
+        let secret = match checked {
+            Ok((secret, _)) => secret,
+            Err(e) => return Ok(Err(format!("endpoint misconfigured: {e}"))),
+        };
+        let timestamp = now.timestamp();
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("webhook-id", event_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", sign(&secret, &event_id, timestamp, &body)),
+        ];
+        let response = self.sender.post(&endpoint.url, &headers, body).await;
+        let status = match &response.outcome {
+            AttemptOutcome::Status { code, .. } => Some(*code),
+            _ => None,
+        };
+        self.store
+            .log_attempt(&AttemptLog {
+                event_id,
+                event_type,
+                endpoint_id: endpoint.id.clone(),
+                attempt,
+                at: now,
+                status,
+                outcome: format!("{:?}", response.outcome),
+                latency_ms: response.latency_ms,
+                response: response.body.chars().take(1024).collect(),
+            })
+            .await?;
+        Ok(Ok(response))
+    }
+
+    /// An operator's replay: one attempt now, numbered `attempt`, signed as every attempt of the
+    /// event (the same `webhook-id`), with no retries of its own. A success clears the endpoint's
+    /// failure record; a failure only reports.
+    pub async fn replay(&self, endpoint_id: &str, event: &Value, attempt: u32) -> Result<Replayed, ReplayError> {
+        let record = self
+            .store
+            .endpoint(endpoint_id)
+            .await?
+            .ok_or(ReplayError::EndpointNotFound)?;
+        if !record.endpoint.enabled {
+            return Err(ReplayError::EndpointDisabled);
+        }
+        let response = self
+            .post_logged(&record.endpoint, event, attempt, self.clock.now())
+            .await?
+            .map_err(ReplayError::Misconfigured)?;
+        let (status, delivered) = match response.outcome {
+            AttemptOutcome::Status { code, .. } => (Some(code), (200..300).contains(&code)),
+            _ => (None, false),
+        };
+        if delivered {
+            self.store.endpoint_succeeded(endpoint_id).await?;
+        }
+        Ok(Replayed {
+            attempt,
+            status,
+            outcome: format!("{:?}", response.outcome),
+            delivered,
+        })
+    }
+}
+
+/// For users of [`Webhooks::replay`] only: replays are never retried.
+pub struct NoRetries;
+
+impl RetryScheduler for NoRetries {
+    async fn schedule(&self, _task: &RetryTask, _at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+        Err(StoreError("this process does not schedule webhook retries".into()))
+    }
+}
+
+/// What a replay did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replayed {
+    pub attempt: u32,
+    /// The HTTP status, or `None` for a timeout or a network failure.
+    pub status: Option<u16>,
+    pub outcome: String,
+    pub delivered: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("no such webhook endpoint")]
+    EndpointNotFound,
+    #[error("the endpoint is disabled")]
+    EndpointDisabled,
+    #[error("{0}")]
+    Misconfigured(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

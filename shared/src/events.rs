@@ -93,3 +93,51 @@ pub fn subscription_expired(
         }),
     )
 }
+
+/// An operator voided the invoice, or refused its mismatched payment (`refund_needed`, with the
+/// payment to return when it is on file).
+pub fn invoice_voided(
+    invoice: &Invoice,
+    actor: &str,
+    reason: &str,
+    refund_needed: bool,
+    payment: Option<&PaymentNotice>,
+    at: DateTime<Utc>,
+) -> OutboxEvent {
+    let mut data = invoice_data(invoice);
+    data["voided_at"] = json!(at.to_rfc3339());
+    data["voided_by"] = json!(actor);
+    data["reason"] = json!(reason);
+    data["refund_needed"] = json!(refund_needed);
+    if let Some(p) = payment {
+        data["payment"] = json!({
+            "provider": p.provider, "id": p.payment_id, "amount": p.amount.0, "currency": p.currency,
+        });
+    }
+    event("invoice.voided", at, data)
+}
+
+/// Paid by an operator's decision (money seen outside a provider, or a reviewed payment
+/// accepted): the same `invoice.paid` as after a callback, saying who decided.
+pub fn invoice_marked_paid(invoice: &Invoice, payment: &PaymentNotice, actor: &str, at: DateTime<Utc>) -> OutboxEvent {
+    let mut paid = invoice_paid(invoice, payment, at);
+    paid.detail["data"]["marked_by"] = json!(actor);
+    paid
+}
+
+/// An operator e-mailed the invoice's documents again.
+pub fn invoice_documents_resent(
+    invoice: &Invoice,
+    to: &str,
+    mail: &str,
+    message_id: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> OutboxEvent {
+    let mut data = invoice_data(invoice);
+    data["to"] = json!(to);
+    data["mail"] = json!(mail);
+    data["message_id"] = json!(message_id);
+    data["sent_by"] = json!(actor);
+    event("invoice.documents_resent", at, data)
+}

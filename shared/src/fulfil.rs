@@ -6,7 +6,9 @@ use crate::config::BillingConfig;
 use crate::domain::subscription::{Extension, extend};
 use crate::domain::{Invoice, Status};
 use crate::mail::ClosingMail;
-use crate::ports::{Applied, Clock, DocumentStore, EmailClaim, FulfilStore, Mailer, SendError, StoreError};
+use crate::ports::{
+    Applied, Clock, DocumentStore, EmailClaim, FulfilStore, MailJournal, MailLog, Mailer, SendError, StoreError,
+};
 use crate::render::{ActDetails, RenderError, render_act, render_invoice};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +60,7 @@ pub fn act_key(invoice: &Invoice, act: &ActDetails) -> String {
 /// subscription meanwhile.
 const DECISIONS: u32 = 3;
 
-impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
+impl<S: FulfilStore + MailJournal, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
     pub async fn fulfil(&self, invoice_id: &str) -> Result<Outcome, FulfilError> {
         for attempt in 1..=DECISIONS {
             match self.fulfil_once(invoice_id).await {
@@ -169,6 +171,15 @@ impl<S: FulfilStore, D: DocumentStore, M: Mailer> Fulfil<S, D, M> {
             Ok(message_id) => {
                 self.store.email_sent(&invoice.id, &token, &message_id).await?;
                 tracing::info!(invoice = %invoice.id, message_id = %message_id, "closing documents e-mailed");
+                self.store
+                    .note_mail(MailLog {
+                        invoice_id: invoice.id.clone(),
+                        message_id,
+                        to: invoice.buyer.email.clone(),
+                        mail: "closing".into(),
+                        at: self.clock.now(),
+                    })
+                    .await;
                 Ok(())
             }
             // Refused outright: certainly not sent, so release the claim for a retry.

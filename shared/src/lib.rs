@@ -3,6 +3,7 @@
 //! ← `service` ← `http` (axum routers, hosted on Lambda or locally) ← `app` (wiring).
 
 pub mod adapters;
+pub mod admin;
 pub mod app;
 pub mod aws;
 pub mod callbacks;

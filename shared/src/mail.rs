@@ -160,3 +160,39 @@ impl ReminderMail<'_> {
         letter(self.invoice, self.from, self.subject(), &self.text(), self.invoice_pdf).write_to_vec()
     }
 }
+
+/// An unpaid invoice sent (again) by an operator: the PDF attached, its page linked.
+pub struct InvoiceMail<'a> {
+    pub invoice: &'a Invoice,
+    pub invoice_url: &'a str,
+    pub from: &'a str,
+    pub invoice_pdf: &'a [u8],
+}
+
+impl InvoiceMail<'_> {
+    pub fn subject(&self) -> String {
+        let i = self.invoice;
+        format!("Счёт № {} от {} на оплату", i.number, date(i.issue_date))
+    }
+
+    fn text(&self) -> String {
+        let i = self.invoice;
+        format!(
+            "Здравствуйте!\n\n\
+             Во вложении счёт № {number} от {issued} на сумму {total} руб. Оплатить до {due}.\n\n\
+             Счёт онлайн:\n{url}\n\n\
+             Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
+             С уважением,\n{seller}\n",
+            number = i.number,
+            issued = date(i.issue_date),
+            total = i.total.display_ru(),
+            due = date(i.due_date),
+            url = self.invoice_url,
+            seller = i.seller.name,
+        )
+    }
+
+    pub fn to_mime(&self) -> std::io::Result<Vec<u8>> {
+        letter(self.invoice, self.from, self.subject(), &self.text(), self.invoice_pdf).write_to_vec()
+    }
+}

@@ -69,6 +69,8 @@ pub trait InvoiceIssuer: InvoiceReader {
 pub trait DocumentStore: Send + Sync {
     fn put_pdf(&self, key: &str, pdf: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The stored document, `None` if there is none under `key`.
+    fn get_pdf(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
     /// A time-limited download link.
     fn presign_get(&self, key: &str, ttl: Duration) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
@@ -512,6 +514,15 @@ pub struct MailLog {
 /// Where sent e-mails are noted (best effort: the e-mail is out either way).
 pub trait MailJournal: Send + Sync {
     fn log_mail(&self, entry: &MailLog) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Notes a sent e-mail; a failure is logged, not returned.
+    fn note_mail(&self, entry: MailLog) -> impl Future<Output = ()> + Send {
+        async move {
+            if let Err(e) = self.log_mail(&entry).await {
+                tracing::warn!(invoice = %entry.invoice_id, message_id = %entry.message_id, error = %e, "sent e-mail not noted in the invoice's history");
+            }
+        }
+    }
 }
 
 /// Who did a manual action, when, what and why.
@@ -711,8 +722,13 @@ pub trait AdminStore: InvoiceReader + PaymentStore + WebhookStore + MailJournal 
     /// of `change.from` (nothing written).
     fn apply_manual(&self, change: &ManualChange<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Puts an audit entry on its own (actions with no state change of their own in the table).
-    fn record_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Puts an audit entry, with its event if any, in one transaction (actions with no state
+    /// change of their own in the table: a resend, a replay, an invoice issued through the API).
+    fn record_action(
+        &self,
+        entry: &AuditEntry,
+        event: Option<&OutboxEvent>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The audit log, newest first.
     fn audit_log(

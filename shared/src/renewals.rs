@@ -15,8 +15,8 @@ use crate::domain::{Invoice, Order, Status};
 use crate::http::links::Links;
 use crate::mail::ReminderMail;
 use crate::ports::{
-    Checkpoint, DocumentStore, FixedClock, Mailer, RenewalRecorded, RenewalStore, SendError, StoreError,
-    SubscriptionRecord,
+    Checkpoint, DocumentStore, FixedClock, MailJournal, MailLog, Mailer, RenewalRecorded, RenewalStore, SendError,
+    StoreError, SubscriptionRecord,
 };
 use crate::render::render_invoice;
 use crate::service::{CreateError, Invoices, SequenceCache};
@@ -98,7 +98,7 @@ pub struct Renewals<S, D, M> {
     pub from: String,
 }
 
-impl<S: RenewalStore + Clone, D: DocumentStore + Clone, M: Mailer> Renewals<S, D, M> {
+impl<S: RenewalStore + MailJournal + Clone, D: DocumentStore + Clone, M: Mailer> Renewals<S, D, M> {
     /// Runs the job named `job` ([`REMINDERS`] or [`EXPIRY`]) as of `now`; `None` for another name.
     pub async fn run(&self, job: &str, now: DateTime<Utc>, budget: Duration) -> Result<Option<Report>, StoreError> {
         match job {
@@ -362,6 +362,15 @@ impl<S: RenewalStore + Clone, D: DocumentStore + Clone, M: Mailer> Renewals<S, D
         match sent {
             Ok(message_id) => {
                 tracing::info!(invoice = %invoice.id, number = %invoice.number, days, message_id = %message_id, "renewal reminder e-mailed");
+                self.store
+                    .note_mail(MailLog {
+                        invoice_id: invoice.id.clone(),
+                        message_id,
+                        to: invoice.buyer.email.clone(),
+                        mail: "reminder".into(),
+                        at: chrono::Utc::now(),
+                    })
+                    .await;
                 Ok(true)
             }
             Err(e @ RenewError::Send(SendError::Unknown(_))) => {

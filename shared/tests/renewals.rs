@@ -558,6 +558,9 @@ impl DocumentStore for Counting {
     async fn exists(&self, _: &str) -> Result<bool, StoreError> {
         Ok(true)
     }
+    async fn get_pdf(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
     async fn presign_get(&self, key: &str, _: Duration) -> Result<String, StoreError> {
         Ok(key.to_owned())
     }

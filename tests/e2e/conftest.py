@@ -187,6 +187,6 @@ def app(aws_endpoint, stack_names, yookassa_api, published):
         # Secrets never reach the logs (the shop id and terminal key are identifiers, not secrets).
         logs = log_path.read_text()
         assert "invoice issued" in logs, "the app's logs were not captured"
-        secrets = [env["AUTOBILL_LINK_SECRET"], *(v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal"))]
+        secrets = [env["AUTOBILL_LINK_SECRET"], env["AUTOBILL_ADMIN_API_KEY"], *(v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal"))]
         leaked = [s for s in secrets if s in logs]
         assert not leaked, f"secrets reached the logs: {len(leaked)}"

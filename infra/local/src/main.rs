@@ -186,6 +186,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
     let renewals = Arc::new(autobill::app::renewals_service(Some(base.clone())).await?);
     let router = router.merge(jobs::router(renewals.clone()));
+    // The management API, behind the local API key (IAM stands in for it in AWS).
+    let router = match std::env::var("AUTOBILL_ADMIN_API_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
+        Some(key) => {
+            let (admin, _) = autobill::app::admin_api().await?;
+            router.merge(autobill::http::admin::admin_router(
+                admin,
+                autobill::http::admin::Auth::ApiKey(key),
+            ))
+        }
+        None => {
+            tracing::warn!("AUTOBILL_ADMIN_API_KEY is not set: the /admin/ routes are off");
+            router
+        }
+    };
     let router = autobill::http::with_cors(router, &settings.cors_origins);
 
     let fulfil = Arc::new(autobill::app::fulfil_service().await?);

@@ -138,6 +138,10 @@ impl DocumentStore for MemoryStore {
         Ok(self.with(|s| s.documents.contains_key(key)))
     }
 
+    async fn get_pdf(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.with(|s| s.documents.get(key).cloned()))
+    }
+
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         Ok(format!("memory://{key}?expires={}", ttl.as_secs()))
     }

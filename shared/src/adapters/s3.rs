@@ -49,6 +49,14 @@ impl DocumentStore for S3Documents {
         }
     }
 
+    async fn get_pdf(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(store_err)?.to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         let config = PresigningConfig::expires_in(ttl).map_err(store_err)?;
         let req = self

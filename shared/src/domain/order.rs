@@ -65,7 +65,7 @@ fn looks_whole(q: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
 }
 
-fn check_email(v: &str) -> Result<String, &'static str> {
+pub fn check_email(v: &str) -> Result<String, &'static str> {
     let v = v.trim();
     if v.is_empty() {
         return Err("required");

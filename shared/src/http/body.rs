@@ -31,10 +31,8 @@ fn kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
     }
 }
 
-/// Reads and parses the body into raw fields. Errors here are about the envelope; the fields
-/// themselves are judged by `Order::validate`.
-pub async fn read_order(headers: &HeaderMap, body: Body) -> Result<OrderInput, ApiError> {
-    let kind = kind(headers)?;
+/// The raw bytes of a body of at most [`MAX_BODY_BYTES`], as UTF-8 text.
+async fn read_text(headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -45,21 +43,47 @@ pub async fn read_order(headers: &HeaderMap, body: Body) -> Result<OrderInput, A
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::payload_too_large())?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::invalid_utf8())?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::invalid_utf8())
+}
+
+fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match serde_json::from_str(text).map_err(|e| ApiError::malformed_json(&e))? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request(
+            "invalid_body",
+            "Тело запроса должно быть JSON-объектом.",
+        )),
+    }
+}
+
+/// A JSON object body (management actions); an empty body without a type is an empty object.
+pub async fn read_json_object(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let text = read_text(headers, body).await?;
+    if text.trim().is_empty() && headers.get(CONTENT_TYPE).is_none() {
+        return Ok(Default::default());
+    }
+    match kind(headers)? {
+        Kind::Json => json_object(&text),
+        Kind::Form => Err(ApiError::unsupported_media_type()),
+    }
+}
+
+/// Reads and parses the body into raw fields. Errors here are about the envelope; the fields
+/// themselves are judged by `Order::validate`.
+pub async fn read_order(headers: &HeaderMap, body: Body) -> Result<OrderInput, ApiError> {
+    let kind = kind(headers)?;
+    let text = read_text(headers, body).await?;
     match kind {
-        Kind::Json => parse_json(text),
-        Kind::Form => parse_form(text),
+        Kind::Json => parse_json(&text),
+        Kind::Form => parse_form(&text),
     }
 }
 
 fn parse_json(text: &str) -> Result<OrderInput, ApiError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ApiError::malformed_json(&e))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "Тело запроса должно быть JSON-объектом.",
-        ));
-    };
+    let map = json_object(text)?;
     let mut input = OrderInput::new();
     let mut type_errors = crate::domain::FieldErrors::new();
     for (k, v) in map {

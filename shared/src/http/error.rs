@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: FieldErrors,
+    /// Where the invoice is, when its status refused an action.
+    pub invoice_status: Option<&'static str>,
 }
 
 /// What a field error code means, for people.
@@ -59,6 +61,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: FieldErrors::new(),
+            invoice_status: None,
         }
     }
 
@@ -132,11 +135,11 @@ impl ApiError {
     }
 
     pub fn json(self) -> Response {
-        let mut res = (
-            self.status,
-            Json(json!({"error": self.code, "message": self.message, "fields": self.fields})),
-        )
-            .into_response();
+        let mut body = json!({"error": self.code, "message": self.message, "fields": self.fields});
+        if let Some(status) = self.invoice_status {
+            body["status"] = json!(status);
+        }
+        let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));

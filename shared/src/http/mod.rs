@@ -1,6 +1,7 @@
 //! The HTTP surface as axum routers. Each Lambda function hosts only its own router; the local
 //! runner merges them all; tests call them with `oneshot`.
 
+pub mod admin;
 pub mod body;
 pub mod callbacks;
 pub mod error;
@@ -52,7 +53,7 @@ fn accepts(headers: &HeaderMap, media: &str) -> bool {
         .any(|v| v.contains(media))
 }
 
-fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -67,7 +68,7 @@ fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn no_store(mut res: Response) -> Response {
+pub(crate) fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res

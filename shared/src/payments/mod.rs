@@ -42,6 +42,23 @@ impl<'a> RawCallback<'a> {
     }
 }
 
+/// Every payment source's name as recorded on payments: the providers, and `manual` for
+/// payments an operator recorded.
+pub const SOURCES: [&str; 7] = [
+    "cloudpayments",
+    "robokassa",
+    "sandbox",
+    "stripe",
+    "tbank",
+    "yookassa",
+    "manual",
+];
+
+/// The recorded name of a payment source, as the `'static` name a notice carries.
+pub fn provider_name(name: &str) -> Option<&'static str> {
+    SOURCES.into_iter().find(|s| *s == name)
+}
+
 /// How the callback names our invoice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InvoiceRef {
