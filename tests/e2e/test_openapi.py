@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 import schemathesis
+import yaml
+from openapi_spec_validator import validate as validate_openapi
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -89,8 +91,8 @@ def operation(url: str) -> str:
 
 
 def test_every_operation_conforms_under_fuzzing(app, tmp_path):
-    """Every operation, with schema-valid and invalid data: ids, tokens, orders, callbacks."""
-    seen = fuzz(app, tmp_path, "--max-examples", "25")
+    """Every public operation, with schema-valid and invalid data: ids, tokens, orders, callbacks."""
+    seen = fuzz(app, tmp_path, "--exclude-tag", "management", "--max-examples", "25")
     documented = {("GET", "/plans"), ("POST", "/invoices"), ("GET", "/invoices/{id}"), ("GET", "/invoices/{id}/pdf"),
                   ("GET", "/invoices/{id}/act"), ("GET", "/callbacks/{provider}"), ("POST", "/callbacks/{provider}")}
     assert documented <= {(m, op) for m, op, _ in seen}, "an operation was not exercised"
@@ -226,3 +228,95 @@ def test_order_answers_conform(app):
     assert conforms("POST", "/invoices", not_utf8).json()["error"] == "invalid_utf8"
     plans = conforms("GET", "/plans", requests.get(f"{app}/plans"))
     assert {p["id"] for p in plans.json()} >= {"start", "pro"}
+
+
+# The spec itself, without the stack.
+
+DOC = ROOT / "docs" / "management-api.md"
+ADMIN_SECURITY = [{"sigv4": []}, {"localApiKey": []}]
+
+
+def spec() -> dict:
+    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+
+
+def operations(document: dict):
+    """(METHOD, path, operation) of every operation."""
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if method in methods:
+                yield method.upper(), path, op
+
+
+def test_the_spec_is_valid_openapi_3_1():
+    document = spec()
+    assert document["openapi"] == "3.1.0"
+    validate_openapi(document)
+
+
+def test_management_operations_need_credentials_and_public_ones_do_not():
+    document = spec()
+    schemes = document["components"]["securitySchemes"]
+    # SigV4 as API Gateway's own OpenAPI extension spells it (what SAM generates for AWS_IAM).
+    assert {k: v for k, v in schemes["sigv4"].items() if k != "description"} == {
+        "type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authtype": "awsSigv4"}
+    assert "execute-api" in schemes["sigv4"]["description"]
+    assert (schemes["localApiKey"]["type"], schemes["localApiKey"]["scheme"]) == ("http", "bearer")
+    assert "security" not in document, "no default: the public routes are open"
+    admin = 0
+    for method, path, op in operations(document):
+        if not path.startswith("/admin/"):
+            assert "security" not in op and "management" not in op.get("tags", []), f"{method} {path}"
+            continue
+        admin += 1
+        where = f"{method} {path}"
+        assert op["tags"] == ["management"], where
+        assert op["security"] == ADMIN_SECURITY, where
+        responses = set(op["responses"])
+        assert {"401", "403", "503"} <= responses, where
+        if re.search(r"\{(ref|id|event_id)\}", path):
+            assert "404" in responses, where
+        if "requestBody" in op:
+            assert {"400", "413", "415", "422"} <= responses, where
+            assert set(op["requestBody"]["content"]) == {"application/json"}, where
+        if any(p.get("$ref", "").endswith("/Cursor") for p in op.get("parameters", [])):
+            assert {"400", "422"} <= responses, where
+        for status in responses:
+            assert 200 <= int(status) < 300 or status in {"400", "401", "403", "404", "409", "413", "415", "422", "503"}, where
+    assert admin == 17
+
+
+def error_codes(node) -> set[str]:
+    """Every `error` code a response schema pins (const or enum), anywhere in it."""
+    found = set()
+    if isinstance(node, dict):
+        error = (node.get("properties") or {}).get("error") or {}
+        found |= set(error.get("enum", [])) | ({error["const"]} if "const" in error else set())
+        for value in node.values():
+            found |= error_codes(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= error_codes(value)
+    return found
+
+
+def test_management_error_codes_are_the_docs():
+    """The doc's error table, the spec's `AdminError` and the codes each response pins agree."""
+    document = spec()
+    declared = set(document["components"]["schemas"]["AdminError"]["properties"]["error"]["enum"])
+    table = DOC.read_text(encoding="utf-8").split("## Errors", 1)[1].split("\n## ", 1)[0]
+    documented = {code for row in table.splitlines() if row.startswith("| 4") or row.startswith("| 5")
+                  for code in re.findall(r"`([a-z_]+)`", row.split("|")[2])}
+    # The doc's table, plus the reused key of `POST /invoices` (its idempotency, "as on POST /invoices").
+    assert declared == documented | {"idempotency_key_reused"}, declared ^ documented
+    pinned = set()
+    for method, path, op in operations(document):
+        if path.startswith("/admin/"):
+            for status, response in op["responses"].items():
+                if not status.startswith("2"):
+                    ref = response.get("$ref", "")
+                    pinned |= error_codes(document["components"]["responses"][ref.rsplit("/", 1)[1]] if ref else response)
+    assert pinned <= declared, pinned - declared
+    assert declared - pinned == {"not_found"}, "every code but the catch-all has an operation that answers it"
+
