@@ -1,10 +1,12 @@
-//! `openapi.yaml` and the routers agree: the spec documents exactly `PUBLIC_ROUTES`, and every
-//! one of them is really routed (and no other method on those paths is).
+//! `openapi.yaml` and the routers agree: the spec documents exactly `PUBLIC_ROUTES` and
+//! `ADMIN_ROUTES` (the management API, under `/admin/`), and every public route is really routed
+//! (and no other method on those paths is).
 
 mod common;
 
 use autobill::adapters::memory::MemoryStore;
 use autobill::callbacks::Callbacks;
+use autobill::http::admin::ADMIN_ROUTES;
 use autobill::http::callbacks::{CallbackApi, callback_router};
 use autobill::http::links::Links;
 use autobill::http::{
@@ -81,8 +83,17 @@ fn the_parser_reads_this_layout() {
     );
 }
 
+/// The management API's operations, hosted by the admin function (`/admin/…`).
+fn is_admin(path: &str) -> bool {
+    path.starts_with("/admin/")
+}
+
+fn owned(routes: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    routes.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect()
+}
+
 #[test]
-fn the_spec_documents_exactly_the_public_routes() {
+fn the_spec_documents_exactly_the_public_and_admin_routes() {
     let documented = spec_routes(SPEC);
     let unique: BTreeSet<(String, String)> = documented.iter().cloned().collect();
     assert_eq!(
@@ -90,13 +101,28 @@ fn the_spec_documents_exactly_the_public_routes() {
         documented.len(),
         "an operation is documented twice: {documented:?}"
     );
-    let public: BTreeSet<(String, String)> = PUBLIC_ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let public = owned(&PUBLIC_ROUTES);
+    let admin = owned(&ADMIN_ROUTES);
+    assert_eq!(public.len(), PUBLIC_ROUTES.len(), "PUBLIC_ROUTES names a route twice");
+    assert_eq!(admin.len(), ADMIN_ROUTES.len(), "ADMIN_ROUTES names a route twice");
+    // The management API is exactly what lives under /admin/ (one IAM-authorised proxy route in AWS).
+    assert!(
+        admin.iter().all(|(_, p)| is_admin(p)),
+        "ADMIN_ROUTES outside /admin/: {admin:?}"
+    );
+    assert!(
+        !public.iter().any(|(_, p)| is_admin(p)),
+        "PUBLIC_ROUTES under /admin/: {public:?}"
+    );
+
+    let (spec_admin, spec_public): (BTreeSet<_>, BTreeSet<_>) = unique.into_iter().partition(|(_, p)| is_admin(p));
     assert_eq!(
-        unique, public,
+        spec_public, public,
         "openapi.yaml (left) and autobill::http::PUBLIC_ROUTES (right) differ"
+    );
+    assert_eq!(
+        spec_admin, admin,
+        "openapi.yaml's /admin/ operations (left) and autobill::http::admin::ADMIN_ROUTES (right) differ"
     );
     assert!(SPEC.starts_with("# ") && SPEC.contains("\nopenapi: 3.1.0\n"));
 }
@@ -109,7 +135,8 @@ impl autobill::ports::PaymentLookup for NoLookup {
     }
 }
 
-/// Every public router, as the deployed functions host them, on in-memory adapters.
+/// Every public router, as the deployed functions host them, on in-memory adapters (the admin
+/// router's own tests check that it routes `ADMIN_ROUTES`).
 fn app() -> Router {
     let store = MemoryStore::default();
     let billing = Arc::new(common::billing(""));
@@ -180,7 +207,7 @@ async fn every_documented_route_is_routed() {
     }
     assert_eq!(send(&app, "DELETE", "/plans").await.0, StatusCode::METHOD_NOT_ALLOWED);
 
-    let documented = spec_routes(SPEC);
+    let documented: Vec<(String, String)> = spec_routes(SPEC).into_iter().filter(|(_, p)| !is_admin(p)).collect();
     for (method, template) in &documented {
         let path = concrete(template);
         let (status, body) = send(&app, method, &path).await;

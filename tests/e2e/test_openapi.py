@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 import schemathesis
+import yaml
+from openapi_spec_validator import validate as validate_openapi
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -78,19 +80,20 @@ def fuzz(app: str, tmp_path: Path, *args: str, config: str | None = None) -> Cou
     return seen
 
 
+# The spec's paths as patterns, literal ones first (`/admin/invoices` before `/admin/invoices/{ref}`).
+PATHS = [(t, re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t))))
+         for t in sorted(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["paths"], key=lambda t: t.count("{"))]
+
+
 def operation(url: str) -> str:
     """The spec path a request URL belongs to."""
     path = urlsplit(url).path
-    for template, pattern in [("/invoices/{id}/pdf", r"/invoices/[^/]+/pdf"), ("/invoices/{id}/act", r"/invoices/[^/]+/act"),
-                              ("/invoices/{id}", r"/invoices/[^/]+"), ("/callbacks/{provider}", r"/callbacks/[^/]+")]:
-        if re.fullmatch(pattern, path):
-            return template
-    return path
+    return next((template for template, pattern in PATHS if pattern.fullmatch(path)), path)
 
 
 def test_every_operation_conforms_under_fuzzing(app, tmp_path):
-    """Every operation, with schema-valid and invalid data: ids, tokens, orders, callbacks."""
-    seen = fuzz(app, tmp_path, "--max-examples", "25")
+    """Every public operation, with schema-valid and invalid data: ids, tokens, orders, callbacks."""
+    seen = fuzz(app, tmp_path, "--exclude-tag", "management", "--max-examples", "25")
     documented = {("GET", "/plans"), ("POST", "/invoices"), ("GET", "/invoices/{id}"), ("GET", "/invoices/{id}/pdf"),
                   ("GET", "/invoices/{id}/act"), ("GET", "/callbacks/{provider}"), ("POST", "/callbacks/{provider}")}
     assert documented <= {(m, op) for m, op, _ in seen}, "an operation was not exercised"
@@ -226,3 +229,221 @@ def test_order_answers_conform(app):
     assert conforms("POST", "/invoices", not_utf8).json()["error"] == "invalid_utf8"
     plans = conforms("GET", "/plans", requests.get(f"{app}/plans"))
     assert {p["id"] for p in plans.json()} >= {"start", "pro"}
+
+
+# The spec itself, without the stack.
+
+DOC = ROOT / "docs" / "management-api.md"
+ADMIN_SECURITY = [{"sigv4": []}, {"localApiKey": []}]
+
+
+def spec() -> dict:
+    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+
+
+def operations(document: dict):
+    """(METHOD, path, operation) of every operation."""
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if method in methods:
+                yield method.upper(), path, op
+
+
+def test_the_spec_is_valid_openapi_3_1():
+    document = spec()
+    assert document["openapi"] == "3.1.0"
+    validate_openapi(document)
+
+
+def test_management_operations_need_credentials_and_public_ones_do_not():
+    document = spec()
+    schemes = document["components"]["securitySchemes"]
+    # SigV4 as API Gateway's own OpenAPI extension spells it (what SAM generates for AWS_IAM).
+    assert {k: v for k, v in schemes["sigv4"].items() if k != "description"} == {
+        "type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authtype": "awsSigv4"}
+    assert "execute-api" in schemes["sigv4"]["description"]
+    assert (schemes["localApiKey"]["type"], schemes["localApiKey"]["scheme"]) == ("http", "bearer")
+    assert "security" not in document, "no default: the public routes are open"
+    admin = 0
+    for method, path, op in operations(document):
+        if not path.startswith("/admin/"):
+            assert "security" not in op and "management" not in op.get("tags", []), f"{method} {path}"
+            continue
+        admin += 1
+        where = f"{method} {path}"
+        assert op["tags"] == ["management"], where
+        assert op["security"] == ADMIN_SECURITY, where
+        responses = set(op["responses"])
+        assert {"401", "403", "503"} <= responses, where
+        if re.search(r"\{(ref|id|event_id)\}", path):
+            assert "404" in responses, where
+        if "requestBody" in op:
+            assert {"400", "413", "415", "422"} <= responses, where
+            assert set(op["requestBody"]["content"]) == {"application/json"}, where
+        if any(p.get("$ref", "").endswith("/Cursor") for p in op.get("parameters", [])):
+            assert {"400", "422"} <= responses, where
+        for status in responses:
+            assert 200 <= int(status) < 300 or status in {"400", "401", "403", "404", "409", "413", "415", "422", "503"}, where
+    assert admin == 17
+
+
+def error_codes(node) -> set[str]:
+    """Every `error` code a response schema pins (const or enum), anywhere in it."""
+    found = set()
+    if isinstance(node, dict):
+        error = (node.get("properties") or {}).get("error") or {}
+        found |= set(error.get("enum", [])) | ({error["const"]} if "const" in error else set())
+        for value in node.values():
+            found |= error_codes(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= error_codes(value)
+    return found
+
+
+def test_management_error_codes_are_the_docs():
+    """The doc's error table, the spec's `AdminError` and the codes each response pins agree."""
+    document = spec()
+    declared = set(document["components"]["schemas"]["AdminError"]["properties"]["error"]["enum"])
+    table = DOC.read_text(encoding="utf-8").split("## Errors", 1)[1].split("\n## ", 1)[0]
+    documented = {code for row in table.splitlines() if row.startswith("| 4") or row.startswith("| 5")
+                  for code in re.findall(r"`([a-z_]+)`", row.split("|")[2])}
+    # The doc's table, plus the reused key of `POST /invoices` (its idempotency, "as on POST /invoices").
+    assert declared == documented | {"idempotency_key_reused"}, declared ^ documented
+    pinned = set()
+    for method, path, op in operations(document):
+        if path.startswith("/admin/"):
+            for status, response in op["responses"].items():
+                if not status.startswith("2"):
+                    ref = response.get("$ref", "")
+                    pinned |= error_codes(document["components"]["responses"][ref.rsplit("/", 1)[1]] if ref else response)
+    assert pinned <= declared, pinned - declared
+    assert declared - pinned == {"not_found"}, "every code but the catch-all has an operation that answers it"
+
+
+# The management API against the running stack (the admin function's routes, the local API key).
+
+ADMIN_KEY = os.environ.get("AUTOBILL_ADMIN_API_KEY", "local-admin-key-not-for-production")
+
+
+def admin(app: str, method: str, path: str, key: str | None = ADMIN_KEY, **kwargs) -> requests.Response:
+    headers = {"X-Autobill-Actor": "openapi-test", **kwargs.pop("headers", {})}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return requests.request(method, f"{app}{path}", headers=headers, timeout=30, **kwargs)
+
+
+def test_management_operations_refuse_strangers(app, tmp_path):
+    """Every management operation, fuzzed without the key (schemathesis sends no credentials, or
+    random `Authorization` values): refused before anything else (401 without credentials, 403
+    with wrong ones) in the documented shape, never done."""
+    seen = fuzz(app, tmp_path, "--include-tag", "management", "--max-examples", "10")
+    documented = {(m, p) for m, p, _ in operations(spec()) if p.startswith("/admin/")}
+    assert documented <= {(m, op) for m, op, _ in seen}, documented - {(m, op) for m, op, _ in seen}
+    assert {status for _, _, status in seen} <= {401, 403}, seen
+
+
+def test_management_answers_conform(app):
+    """The management API's answers, driven by hand with the local key: each checked against its
+    operation in the spec (status, content type, headers, body)."""
+    def check(method: str, template: str, response: requests.Response, status: int, **path_parameters) -> dict | None:
+        assert response.status_code == status, f"{method} {template}: {response.status_code} {response.text}"
+        conforms(method, template, response, path_parameters=path_parameters or None)
+        return response.json() if response.content else None
+
+    # Strangers.
+    assert check("GET", "/admin/audit", admin(app, "GET", "/admin/audit", key=None), 401)["error"] == "unauthenticated"
+    assert check("GET", "/admin/audit", admin(app, "GET", "/admin/audit", key="wrong-key"), 403)["error"] == "forbidden"
+
+    # Issue for an account, idempotently.
+    account = f"acct-{uuid.uuid4().hex[:12]}"
+    order = {**ORDER, "account": account}
+    key = {"Idempotency-Key": f"admin-{uuid.uuid4().hex}"}
+    first = admin(app, "POST", "/admin/invoices", json=order, headers=key)
+    inv = check("POST", "/admin/invoices", first, 201)
+    replay = admin(app, "POST", "/admin/invoices", json=order, headers=key)
+    assert check("POST", "/admin/invoices", replay, 201)["id"] == inv["id"] and replay.headers["Idempotent-Replayed"] == "true"
+    reused = admin(app, "POST", "/admin/invoices", json={**order, "plan": "pro"}, headers=key)
+    assert check("POST", "/admin/invoices", reused, 409)["error"] == "idempotency_key_reused"
+    invalid = check("POST", "/admin/invoices", admin(app, "POST", "/admin/invoices", json={"plan": "start"}), 422)
+    assert {"company", "inn", "address", "email"} <= set(invalid["fields"])
+    unreadable = admin(app, "POST", "/admin/invoices", data=b"{", headers={"Content-Type": "application/json"})
+    assert check("POST", "/admin/invoices", unreadable, 400)["error"] == "invalid_json"
+
+    # Read it, by number and by id, in its account and in its status.
+    shown = check("GET", "/admin/invoices/{ref}", admin(app, "GET", f"/admin/invoices/{inv['number']}"), 200, ref=inv["number"])
+    assert shown["invoice"]["id"] == inv["id"]
+    assert [h["action"] for h in shown["history"] if h["kind"] == "audit"] == ["invoice.create"]
+    issued = [h["event_id"] for h in shown["history"] if h["kind"] == "event" and h["type"] == "invoice.issued"]
+    assert len(issued) == 1, shown["history"]
+    missing = admin(app, "GET", "/admin/invoices/2099-999999")
+    assert check("GET", "/admin/invoices/{ref}", missing, 404, ref="2099-999999")["error"] == "invoice_not_found"
+    mine = check("GET", "/admin/accounts/{account}/invoices", admin(app, "GET", f"/admin/accounts/{account}/invoices"), 200, account=account)
+    assert [i["id"] for i in mine["invoices"]] == [inv["id"]] and mine["next_cursor"] is None
+    page = check("GET", "/admin/invoices", admin(app, "GET", "/admin/invoices", params={"status": "issued", "limit": 1}), 200)
+    assert len(page["invoices"]) == 1
+    assert check("GET", "/admin/invoices", admin(app, "GET", "/admin/invoices"), 422)["error"] == "validation_failed"
+    bad_cursor = admin(app, "GET", "/admin/invoices", params={"status": "issued", "cursor": "not-a-cursor"})
+    assert check("GET", "/admin/invoices", bad_cursor, 400)["error"] == "invalid_cursor"
+    subscriptions = admin(app, "GET", f"/admin/accounts/{account}/subscriptions")
+    assert check("GET", "/admin/accounts/{account}/subscriptions", subscriptions, 200, account=account) == {"subscriptions": []}
+
+    # Void it; then nothing else moves it.
+    voided = check("POST", "/admin/invoices/{ref}/void", admin(app, "POST", f"/admin/invoices/{inv['id']}/void",
+                   json={"reason": "выставлен по ошибке"}), 200, ref=inv["id"])
+    assert voided["invoice"]["status"] == "void" and voided["audit_id"].startswith("aud_") and voided["event_id"]
+    for action, body in [("void", {"reason": "ещё раз"}), ("mark-paid", {"reason": "оплата"}),
+                         ("resolve", {"resolution": "paid", "reason": "оплата"})]:
+        refused = check("POST", f"/admin/invoices/{{ref}}/{action}",
+                        admin(app, "POST", f"/admin/invoices/{inv['id']}/{action}", json=body), 409, ref=inv["id"])
+        assert (refused["error"], refused["status"]) == ("invalid_transition", "void"), action
+    unknown_field = admin(app, "POST", f"/admin/invoices/{inv['id']}/void", json={"reason": "x", "why": "y"})
+    assert check("POST", "/admin/invoices/{ref}/void", unknown_field, 422)["fields"] == {"why": "unknown_field"}
+
+    # Mark another paid by hand; the documents can be resent (the act may still be on its way).
+    other = check("POST", "/admin/invoices", admin(app, "POST", "/admin/invoices", json=order), 201)
+    paid = check("POST", "/admin/invoices/{ref}/mark-paid", admin(app, "POST", f"/admin/invoices/{other['number']}/mark-paid",
+                 json={"reason": "оплата по выписке", "reference": "п/п № 512"}), 200, ref=other["number"])
+    assert paid["invoice"]["status"] == "paid"
+    resent = admin(app, "POST", f"/admin/invoices/{other['id']}/resend", json={})
+    assert resent.status_code in (200, 409), resent.text
+    body = check("POST", "/admin/invoices/{ref}/resend", resent, resent.status_code, ref=other["id"])
+    assert body["mail"] == "closing" if resent.status_code == 200 else body["error"] == "not_fulfilled", body
+
+    # A webhook endpoint: create, refuse a second, disable, replay refused, enable, replay, delete.
+    endpoint = f"openapi-{uuid.uuid4().hex[:8]}"
+    created = check("POST", "/admin/webhooks", admin(app, "POST", "/admin/webhooks",
+                    json={"id": endpoint, "url": "http://127.0.0.1:9/hook", "events": ["invoice.issued"]}), 201)
+    assert created["secret"].startswith("whsec_") and created["secret"] not in created["secret_hint"]
+    again = admin(app, "POST", "/admin/webhooks", json={"id": endpoint, "url": "http://127.0.0.1:9/hook"})
+    assert check("POST", "/admin/webhooks", again, 409)["error"] == "endpoint_exists"
+    listed = check("GET", "/admin/webhooks", admin(app, "GET", "/admin/webhooks"), 200)
+    assert endpoint in [e["id"] for e in listed["endpoints"]] and all("secret" not in e for e in listed["endpoints"])
+    off = admin(app, "PATCH", f"/admin/webhooks/{endpoint}", json={"enabled": False})
+    assert check("PATCH", "/admin/webhooks/{id}", off, 200, id=endpoint)["enabled"] is False
+    event = issued[0]
+    replay_body = {"endpoint_id": endpoint}
+    refused = admin(app, "POST", f"/admin/events/{event}/replay", json=replay_body)
+    assert check("POST", "/admin/events/{event_id}/replay", refused, 409, event_id=event)["error"] == "endpoint_disabled"
+    on = admin(app, "PATCH", f"/admin/webhooks/{endpoint}", json={"enabled": True})
+    assert check("PATCH", "/admin/webhooks/{id}", on, 200, id=endpoint)["failing_since"] is None
+    replayed = check("POST", "/admin/events/{event_id}/replay", admin(app, "POST", f"/admin/events/{event}/replay",
+                     json=replay_body), 200, event_id=event)
+    assert (replayed["event_id"], replayed["endpoint_id"], replayed["delivered"]) == (event, endpoint, False)  # nothing listens on :9
+    detail = check("GET", "/admin/events/{event_id}", admin(app, "GET", f"/admin/events/{event}"), 200, event_id=event)
+    assert detail["event"]["id"] == event
+    assert any(d["endpoint_id"] == endpoint and d["attempt"] == replayed["attempt"] for d in detail["deliveries"])
+    no_event = admin(app, "GET", "/admin/events/evt_nope")
+    assert check("GET", "/admin/events/{event_id}", no_event, 404, event_id="evt_nope")["error"] == "event_not_found"
+    gone = admin(app, "DELETE", f"/admin/webhooks/{endpoint}")
+    check("DELETE", "/admin/webhooks/{id}", gone, 204, id=endpoint)
+    after = admin(app, "GET", f"/admin/webhooks/{endpoint}")
+    assert check("GET", "/admin/webhooks/{id}", after, 404, id=endpoint)["error"] == "endpoint_not_found"
+
+    # Everything above is in the audit log, newest first, under this test's name.
+    log = check("GET", "/admin/audit", admin(app, "GET", "/admin/audit", params={"limit": 100}), 200)
+    ours = [e for e in log["entries"] if e["actor"] == "api-key:openapi-test"]
+    assert [e["action"] for e in ours][:3] == ["webhook_endpoint.delete", "webhook.replay", "webhook_endpoint.update"], ours
+    assert [e["at"] for e in log["entries"]] == sorted((e["at"] for e in log["entries"]), reverse=True)
+

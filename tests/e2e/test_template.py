@@ -5,6 +5,7 @@ Run from the repo root with the project venv: `.venv/bin/python -m pytest -q tes
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -386,7 +388,7 @@ def test_webhooks_run_on_every_domain_event_from_the_project_bus(template):
     assert rule["Pattern"]["source"] == ["autobill"]
     # Only the vendor-facing events, named one by one.
     assert set(rule["Pattern"]["detail-type"]) == {
-        "invoice.issued", "invoice.paid", "invoice.needs_review",
+        "invoice.issued", "invoice.paid", "invoice.needs_review", "invoice.voided", "invoice.documents_resent",
         "subscription.activated", "subscription.renewal_invoiced", "subscription.expired"}
 
     queue = assert_bounded_retries_then_dead_letters(template, "DeliverWebhooksFunction", rule_id, rule)
@@ -688,6 +690,276 @@ def test_expiry_sends_no_mail_and_writes_no_documents(template):
     assert not {a for a in granted if a.startswith("ses:")}, granted
     assert "s3:PutObject" not in granted, granted
     assert not {a for a in granted if a.startswith("s3:")}, granted
+
+
+# ------------------------------------------------------------------------------ management API
+
+ADMIN = "AdminApiFunction"
+# execute-api ARNs of this stack's API: arn:…:execute-api:{region}:{account}:{api id}/{stage}/{METHOD}/{path}.
+EXECUTE_API = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
+# Who may call what (docs/management-api.md), as the managed policies grant it.
+MANAGED_POLICIES = {
+    "AdminFullAccess": [f"{EXECUTE_API}/*/*/admin/*"],
+    "AdminReadOnly": [f"{EXECUTE_API}/*/GET/admin/*"],
+    "InvoiceIssuer": [f"{EXECUTE_API}/*/POST/admin/invoices", f"{EXECUTE_API}/*/GET/admin/invoices/*"],
+}
+API_ID = "a1b2c3d4e5"
+
+
+def spec_routes() -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation in openapi.yaml."""
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    return [(m.upper(), path) for path, item in spec["paths"].items() for m in item if m in methods]
+
+
+def invoke_arn(method: str, path: str, stage: str = "$default") -> str:
+    """The ARN IAM authorises a request against, for a concrete path."""
+    concrete = re.sub(r"\{[^}]+\}", "x-1", path)
+    return f"arn:aws:execute-api:{REGION}:123456789012:{API_ID}/{stage}/{method}{concrete}"
+
+
+def allows(patterns: list[str], arn: str) -> bool:
+    """IAM's ARN matching: `*` matches any characters, `/` included (no `?` in these patterns)."""
+    return any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns)
+
+
+def test_admin_api_is_an_arm64_binary_with_room_for_a_replay(template):
+    admin = template["Resources"][ADMIN]
+    assert admin["Type"] == "AWS::Serverless::Function"
+    assert admin["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "admin-api"}}
+    props = admin["Properties"]
+    assert props["CodeUri"] == "."
+    assert effective(template, props, "Runtime") == "provided.al2023"
+    assert effective(template, props, "Architectures") == ["arm64"]
+    # A replay waits up to 15 s for the endpoint; the HTTP API gives up on an integration after 30 s.
+    assert 15 < props["Timeout"] < 30
+
+
+def test_admin_routes_are_authorised_by_iam(template):
+    props = template["Resources"][ADMIN]["Properties"]
+    events = {name: e for name, e in props["Events"].items() if e.get("Type") == "HttpApi"}
+    assert http_routes(props) == {("ANY", "/admin/{proxy+}")}
+    (event,) = events.values()
+    assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert event["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"}
+    # The API offers the IAM authoriser without making it everyone's default: public routes stay open.
+    api = template["Resources"]["HttpApi"]["Properties"]
+    assert api["Auth"]["EnableIamAuthorizer"] is True
+    assert "DefaultAuthorizer" not in api["Auth"]
+    assert "Auth" not in (template.get("Globals", {}).get("HttpApi") or {})
+    for logical_id, other in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        if logical_id == ADMIN:
+            continue
+        # No other function answers under /admin, and no public route is authorised.
+        assert not any(path.startswith("/admin") for _, path in http_routes(other)), logical_id
+        for name, e in (other.get("Events") or {}).items():
+            if e.get("Type") == "HttpApi":
+                assert "Auth" not in e["Properties"], f"{logical_id}.{name}"
+
+
+def test_the_spec_and_the_template_agree_on_what_is_admin(template):
+    """Every /admin/ operation of openapi.yaml reaches the admin function (through its proxy
+    route); every other operation has a public route of its own."""
+    public = set().union(*(http_routes(p) for i, p in stack.resources_of_type(template, "AWS::Serverless::Function").items() if i != ADMIN))
+    for method, path in spec_routes():
+        if path.startswith("/admin/"):
+            assert (method, path) not in public, (method, path)
+        else:
+            assert (method, path) in public, f"{method} {path} is documented but not routed in the template"
+
+
+def test_admin_permissions_are_least_privilege(template):
+    granted = statements(template["Resources"][ADMIN]["Properties"])
+    assert granted
+    for st in granted:
+        assert st["Effect"] == "Allow" and "NotResource" not in st and "NotAction" not in st, st
+        assert not any("*" in a for a in actions(st)), st
+        for resource in resources(st):
+            text = sub_text(resource)
+            assert text != "*" and not text.endswith(":*"), st
+            # Object keys under the two document prefixes are the only wildcards.
+            if "*" in text:
+                assert text in ("${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/acts/*"), text
+    granted_actions = {a for st in granted for a in actions(st)}
+
+    # The table and its two indexes, named: reads, puts, updates and the transactions' checks.
+    # No DeleteItem: a deleted endpoint is a tombstone.
+    table = {a for a in granted_actions if a.startswith("dynamodb:")}
+    assert table == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}, table
+    for st in granted:
+        if any(a.startswith("dynamodb:") for a in actions(st)):
+            for resource in resources(st):
+                assert resource == {"Fn::GetAtt": ["Table", "Arn"]} or sub_text(resource) in (
+                    "${Table.Arn}/index/gsi1", "${Table.Arn}/index/gsi2"), resource
+            if set(actions(st)) - {"dynamodb:Query"}:
+                assert resources(st) == [{"Fn::GetAtt": ["Table", "Arn"]}], st
+    index_queries = {sub_text(r) for st in granted if "dynamodb:Query" in actions(st) for r in resources(st)}
+    assert {"${Table.Arn}/index/gsi1", "${Table.Arn}/index/gsi2"} <= index_queries
+
+    # Invoice PDFs are written (issuing) and read; acts only read (the fulfil function writes them).
+    for st in granted:
+        if "s3:PutObject" in actions(st):
+            assert [sub_text(r) for r in resources(st)] == ["${DocumentsBucket.Arn}/invoices/*"], st
+    readable = {sub_text(r) for st in granted if "s3:GetObject" in actions(st) for r in resources(st)}
+    assert readable == {"${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/acts/*"}
+    assert {"s3:ListBucket", "ses:SendRawEmail"} <= granted_actions
+
+    # Nothing else: no scheduler (a replay is one attempt, no retries), no bus (events go through
+    # the outbox), no IAM, no Lambda, no queues.
+    assert granted_actions <= {
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
+        "s3:GetObject", "s3:PutObject", "s3:ListBucket", "ses:SendEmail", "ses:SendRawEmail",
+    }, granted_actions  # fmt: skip
+    assert not any(a.startswith(("scheduler:", "events:", "iam:", "lambda:", "sqs:")) for a in granted_actions)
+    assert not template["Resources"][ADMIN]["Properties"].get("VpcConfig"), "replays go to public endpoints"
+
+
+def test_admin_environment_is_production(template):
+    props = template["Resources"][ADMIN]["Properties"]
+    env = {**template["Globals"]["Function"]["Environment"]["Variables"], **((props.get("Environment") or {}).get("Variables") or {})}
+    for name, value in {
+        "AUTOBILL_TABLE": {"Ref": "Table"}, "AUTOBILL_BUCKET": {"Ref": "DocumentsBucket"},
+        "AUTOBILL_CONFIG": {"Ref": "SellerConfig"}, "AUTOBILL_LINK_SECRET": {"Ref": "LinkSecret"},
+        "AUTOBILL_PUBLIC_URL": {"Ref": "PublicUrl"}, "AUTOBILL_SENDER_EMAIL": {"Ref": "SenderEmail"},
+        "AUTOBILL_SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
+        "AUTOBILL_WEBHOOKS_ALLOW_LOOPBACK": "false",
+    }.items():  # fmt: skip
+        assert env.get(name) == value, name
+    # The local stack's API key is never accepted in AWS: nothing here configures one.
+    assert not [text for text in strings(template) if "ADMIN_API_KEY" in text]
+
+
+def strings(value) -> list[str]:
+    """Every key and string value in the (parsed) template, comments excluded."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [str(k), *strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_admin_api_keeps_its_logs_and_raises_an_alarm(template):
+    groups = [
+        g for g in stack.resources_of_type(template, "AWS::Logs::LogGroup").values()
+        if g.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{ADMIN}}}"}
+    ]  # fmt: skip
+    assert len(groups) == 1 and 1 <= groups[0]["RetentionInDays"] <= 3653, groups
+    errors = [
+        a for a in alarms(template).values()
+        if a.get("Namespace") == "AWS/Lambda" and a.get("MetricName") == "Errors"
+        and a.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": ADMIN}}]
+    ]  # fmt: skip
+    assert len(errors) == 1, errors
+    assert errors[0]["Statistic"] == "Sum"
+    assert_fires_on_one(errors[0])
+
+
+def test_managed_policies_grant_invoke_on_this_api_only(template):
+    for logical_id, wanted in MANAGED_POLICIES.items():
+        policy = template["Resources"][logical_id]
+        assert policy["Type"] == "AWS::IAM::ManagedPolicy", logical_id
+        props = policy["Properties"]
+        assert props.get("Description"), logical_id
+        # Attached by whoever needs it, not by the stack.
+        assert not ({"Roles", "Users", "Groups"} & set(props)), logical_id
+        granted = props["PolicyDocument"]["Statement"]
+        assert len(granted) == 1, logical_id
+        (st,) = granted
+        assert st["Effect"] == "Allow" and "NotResource" not in st and "NotAction" not in st and "Condition" not in st, st
+        assert actions(st) == ["execute-api:Invoke"], st
+        assert [sub_text(r) for r in resources(st)] == wanted, logical_id
+
+
+def test_managed_policies_allow_what_the_doc_says(template):
+    """The policies' ARNs, resolved as CloudFormation would, against every documented route."""
+    values = {**STACK_VALUES, "HttpApi": API_ID}
+    granted = {
+        logical_id: [stack.resolve(r, values) for st in template["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"] for r in resources(st)]
+        for logical_id in MANAGED_POLICIES
+    }  # fmt: skip
+    routes = spec_routes()
+    admin = [(m, p) for m, p in routes if p.startswith("/admin/")]
+    assert admin, "openapi.yaml documents no /admin/ route"
+    for method, path in routes:
+        arn = invoke_arn(method, path)
+        is_admin = path.startswith("/admin/")
+        assert allows(granted["AdminFullAccess"], arn) == is_admin, (method, path)
+        assert allows(granted["AdminReadOnly"], arn) == (is_admin and method == "GET"), (method, path)
+        issuer = (method, path) == ("POST", "/admin/invoices") or (method == "GET" and path.startswith("/admin/invoices/"))
+        assert allows(granted["InvoiceIssuer"], arn) == issuer, (method, path)
+    # The issuer reads invoices one by one (by id or number), and may not list them by status.
+    assert allows(granted["InvoiceIssuer"], invoke_arn("GET", "/admin/invoices/2026-000123"))
+    assert not allows(granted["InvoiceIssuer"], invoke_arn("GET", "/admin/invoices"))
+    # Any stage of this API; no other API, region or account.
+    assert allows(granted["AdminFullAccess"], invoke_arn("DELETE", "/admin/webhooks/crm", stage="prod"))
+    other = invoke_arn("GET", "/admin/audit")
+    for wrong in (other.replace(API_ID, "zzzzzzzzzz"), other.replace(REGION, "us-east-1"), other.replace("123456789012", "210987654321")):
+        assert not any(allows(patterns, wrong) for patterns in granted.values()), wrong
+
+
+def test_outputs_name_the_management_api_and_its_policies(template):
+    outputs = template["Outputs"]
+    for name, logical_id in {
+        "AdminFullAccessPolicyArn": "AdminFullAccess", "AdminReadOnlyPolicyArn": "AdminReadOnly",
+        "InvoiceIssuerPolicyArn": "InvoiceIssuer",
+    }.items():  # fmt: skip
+        # Ref of an AWS::IAM::ManagedPolicy is its ARN.
+        assert outputs[name]["Value"] == {"Ref": logical_id}, name
+        assert outputs[name].get("Description"), name
+    url = outputs["ManagementApiUrl"]
+    assert url.get("Description") and "/admin/" in url["Description"]
+    assert sub_text(url["Value"]) == "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+
+
+def dependencies(value) -> set[str]:
+    """Every logical id a Ref, a GetAtt or a ${Name} in a Sub names, anywhere in the value."""
+    found = refs(value)
+    if isinstance(value, list):
+        for v in value:
+            found |= dependencies(v)
+    elif isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Fn::GetAtt":
+                found.add(arg[0] if isinstance(arg, list) else arg.split(".")[0])
+            else:
+                found |= dependencies(arg)
+    return found
+
+
+def test_no_circular_dependency_through_the_api(template):
+    """cfn-lint checks the SAM resources as written, not as SAM expands them: the HTTP API SAM
+    generates names every function routed to it (its integrations), so such a function must not
+    name the API (e.g. for its own URL), or the stack cannot be created."""
+    resources_ = template["Resources"]
+
+    def own(resource: dict) -> dict:
+        # A function's events become resources of their own (permissions, rules, routes); the
+        # function itself does not depend on what they name.
+        if resource["Type"] != "AWS::Serverless::Function":
+            return resource
+        return {**resource, "Properties": {k: v for k, v in resource["Properties"].items() if k != "Events"}}
+
+    edges = {logical_id: dependencies(own(resource)) & set(resources_) for logical_id, resource in resources_.items()}
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        for e in (props.get("Events") or {}).values():
+            if e.get("Type") == "HttpApi":
+                api = e["Properties"].get("ApiId", {"Ref": "ServerlessHttpApi"})["Ref"]
+                edges.setdefault(api, set()).add(logical_id)
+    # Depth-first search for a cycle.
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            assert state.get(nxt) != 1, "circular dependency: " + " -> ".join([*path, node, nxt])
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [])
 
 
 def test_wait_times_out_when_nothing_answers():
