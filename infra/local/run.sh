@@ -13,8 +13,8 @@ export AUTOBILL_PUBLIC_URL="${AUTOBILL_PUBLIC_URL:-http://127.0.0.1:$AUTOBILL_PO
 SENDER="$AUTOBILL_SENDER_EMAIL"
 
 ensure_venv
-echo "==> building the local runner"
-cargo build --quiet -p autobill-local
+echo "==> building the local runner and the operators' CLI"
+cargo build --quiet -p autobill-local -p autobill-cli
 
 mkdir -p "$ROOT/.local"
 MOTO_PID=""
@@ -34,6 +34,7 @@ start_moto "$AWS_PORT" "$ROOT/.local/moto.log"
   --table "$AUTOBILL_TABLE" --bucket "$AUTOBILL_BUCKET" --sender "$SENDER" --event-bus "$AUTOBILL_EVENT_BUS" --configuration-set "$AUTOBILL_SES_CONFIGURATION_SET"
 
 echo "==> autobill on $AUTOBILL_PUBLIC_URL  (order form: $AUTOBILL_PUBLIC_URL/ , Ctrl-C stops)"
+echo "    operators: $CARGO_TARGET_DIR/debug/autobill needs-review list  (with AUTOBILL_ADMIN_API_KEY; local default in infra/local/env.sh)"
 "$CARGO_TARGET_DIR/debug/autobill-local" &
 APP_PID=$!
 wait "$APP_PID"

@@ -369,7 +369,7 @@ def test_management_answers_conform(app):
     invalid = check("POST", "/admin/invoices", admin(app, "POST", "/admin/invoices", json={"plan": "start"}), 422)
     assert {"company", "inn", "address", "email"} <= set(invalid["fields"])
     unreadable = admin(app, "POST", "/admin/invoices", data=b"{", headers={"Content-Type": "application/json"})
-    assert check("POST", "/admin/invoices", unreadable, 400)["error"] == "invalid_json"
+    assert check("POST", "/admin/invoices", unreadable, 400)["error"] == "malformed_json"
 
     # Read it, by number and by id, in its account and in its status.
     shown = check("GET", "/admin/invoices/{ref}", admin(app, "GET", f"/admin/invoices/{inv['number']}"), 200, ref=inv["number"])
