@@ -4,6 +4,7 @@
 use autobill::config::{BillingConfig, ConfigFormat};
 use autobill::domain::{Order, OrderInput};
 use autobill::ports::Clock;
+use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection, ProjectionType};
 use chrono::{DateTime, Utc};
 
 pub fn billing(prefix: &str) -> BillingConfig {
@@ -124,4 +125,41 @@ pub async fn read_mails_to(to: &str) -> Vec<Mail> {
                 .collect(),
         })
         .collect()
+}
+
+/// A fresh table (named after `tag`) with the shared test table's keys and indexes (created
+/// from template.yaml), for tests that read a whole index partition.
+pub async fn fresh_table(client: &aws_sdk_dynamodb::Client, tag: &str) -> String {
+    let shape = client
+        .describe_table()
+        .table_name(env("AUTOBILL_TABLE"))
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let name = unique(tag);
+    let indexes = shape
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            GlobalSecondaryIndex::builder()
+                .index_name(i.index_name().unwrap())
+                .set_key_schema(Some(i.key_schema().to_vec()))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    client
+        .create_table()
+        .table_name(&name)
+        .set_attribute_definitions(Some(shape.attribute_definitions().to_vec()))
+        .set_key_schema(Some(shape.key_schema().to_vec()))
+        .set_global_secondary_indexes(Some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    name
 }

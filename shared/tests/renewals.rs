@@ -12,49 +12,13 @@ use autobill::http::links::Links;
 use autobill::ports::{Clock, DocumentStore, FulfilStore, InvoiceReader, Mailer, SendError, StoreError};
 use autobill::renewals::{Renewals, Report};
 use autobill::service::Invoices;
-use aws_sdk_dynamodb::types::{AttributeValue, GlobalSecondaryIndex, Projection, ProjectionType};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const SENDER: &str = "billing@example.com";
 const LONG: Duration = Duration::from_secs(600);
-
-/// A fresh table with the shared test table's keys and indexes (created from template.yaml).
-async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
-    let shape = client
-        .describe_table()
-        .table_name(common::env("AUTOBILL_TABLE"))
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let name = common::unique("renewals-");
-    let indexes = shape
-        .global_secondary_indexes()
-        .iter()
-        .map(|i| {
-            GlobalSecondaryIndex::builder()
-                .index_name(i.index_name().unwrap())
-                .set_key_schema(Some(i.key_schema().to_vec()))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .unwrap()
-        })
-        .collect();
-    client
-        .create_table()
-        .table_name(&name)
-        .set_attribute_definitions(Some(shape.attribute_definitions().to_vec()))
-        .set_key_schema(Some(shape.key_schema().to_vec()))
-        .set_global_secondary_indexes(Some(indexes))
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    name
-}
 
 struct World {
     store: DynamoStore,
@@ -68,7 +32,7 @@ struct World {
 async fn world_with(billing: BillingConfig) -> World {
     let sdk = autobill::aws::sdk_config().await;
     let client = autobill::aws::dynamodb(&sdk);
-    let table = fresh_table(&client).await;
+    let table = common::fresh_table(&client, "renewals-").await;
     World {
         store: DynamoStore::new(client.clone(), &table),
         client,

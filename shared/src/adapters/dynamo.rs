@@ -7,6 +7,9 @@
 //! - number → invoice: `NUMBER#{number}` / `NUMBER` (Robokassa and bank transfers name numbers)
 //! - payment: `PAYMENT#{provider}#{payment id}` / `PAYMENT`, put once
 //! - outbox event: `OUTBOX#{event id}` / `OUTBOX`; gsi2 `OUTBOX#pending` until sent (sparse)
+//!
+//! Payments and events about an invoice are also in its history (gsi1 `HISTORY#{invoice id}`,
+//! see [`super::admin`]).
 
 use crate::domain::{Invoice, Status};
 use crate::payments::PaymentNotice;
@@ -62,6 +65,12 @@ impl InvoiceItem {
     }
 }
 
+/// An invoice item back into the invoice (extra attributes, like fulfilment's, are ignored).
+pub(crate) fn invoice_from_item(item: Item) -> Result<Invoice, StoreError> {
+    let rec: InvoiceItem = serde_dynamo::from_item(item).map_err(store_err)?;
+    Ok(rec.invoice)
+}
+
 pub(crate) fn invoice_pk(id: &str) -> String {
     format!("INVOICE#{id}")
 }
@@ -78,11 +87,14 @@ fn payment_pk(provider: &str, payment_id: &str) -> String {
     format!("PAYMENT#{provider}#{payment_id}")
 }
 
-fn outbox_pk(event_id: &str) -> String {
+pub(crate) fn outbox_pk(event_id: &str) -> String {
     format!("OUTBOX#{event_id}")
 }
 
 const OUTBOX_PENDING: &str = "OUTBOX#pending";
+
+/// The statuses a payment (or an operator) can move an invoice from.
+pub(crate) const PAYABLE: &[Status] = &[Status::Issued, Status::Overdue];
 
 fn claim_pk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
@@ -222,8 +234,8 @@ impl DynamoStore {
         }
     }
 
-    fn payment_item(payment: &PaymentNotice, invoice_id: &str, outcome: &str, at: DateTime<Utc>) -> Item {
-        HashMap::from([
+    pub(crate) fn payment_item(payment: &PaymentNotice, invoice_id: &str, outcome: &str, at: DateTime<Utc>) -> Item {
+        let mut item = HashMap::from([
             ("pk".into(), s(payment_pk(payment.provider, &payment.payment_id))),
             ("sk".into(), s("PAYMENT")),
             ("entity".into(), s("payment")),
@@ -234,40 +246,53 @@ impl DynamoStore {
             ("currency".into(), s(&payment.currency)),
             ("outcome".into(), s(outcome)),
             ("received_at".into(), s(at.to_rfc3339())),
-        ])
+        ]);
+        let id = format!("{}#{}", payment.provider, payment.payment_id);
+        super::admin::index_in_history(&mut item, invoice_id, at, "PAYMENT", &id);
+        item
     }
 
-    /// Moves an `issued|overdue` invoice to `to`, setting `set` too, if `condition` (extra
-    /// clauses over `names` and `values`) holds.
-    fn invoice_transition(
+    /// Moves an invoice that is in one of `from` to `to`, setting `set` too (names aliased:
+    /// some are reserved words), if `condition` (extra clauses over `names` and `values`)
+    /// holds. `gsi2pk` follows the status; `gsi2sk` (due date and number) stays.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn invoice_transition(
         &self,
         invoice: &Invoice,
+        from: &[Status],
         to: Status,
         set: &[(&str, AttributeValue)],
         condition: &str,
         names: &[(&str, &str)],
         values: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, StoreError> {
+        if from.is_empty() {
+            return Err(StoreError(format!("invoice {}: no status to move from", invoice.id)));
+        }
         let mut assignments = vec![
             "#status = :to".to_owned(),
             "status_label = :label".into(),
             "gsi2pk = :gsi2pk".into(),
         ];
-        assignments.extend(set.iter().map(|(k, _)| format!("{k} = :{k}")));
+        assignments.extend((0..set.len()).map(|i| format!("#set{i} = :set{i}")));
+        let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(invoice_pk(&invoice.id)))
             .key("sk", s("INVOICE"))
             .update_expression(format!("SET {}", assignments.join(", ")))
-            .condition_expression(format!("#status IN (:issued, :overdue){condition}"))
+            .condition_expression(format!("#status IN ({}){condition}", allowed.join(", ")))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":label", s(to.label_ru()))
-            .expression_attribute_values(":gsi2pk", s(format!("STATUS#{to}")))
-            .expression_attribute_values(":issued", s(Status::Issued.as_str()))
-            .expression_attribute_values(":overdue", s(Status::Overdue.as_str()));
-        for (k, v) in set {
-            update = update.expression_attribute_values(format!(":{k}"), v.clone());
+            .expression_attribute_values(":gsi2pk", s(format!("STATUS#{to}")));
+        for (i, status) in from.iter().enumerate() {
+            update = update.expression_attribute_values(format!(":from{i}"), s(status.as_str()));
+        }
+        for (i, (k, v)) in set.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#set{i}"), *k)
+                .expression_attribute_values(format!(":set{i}"), v.clone());
         }
         for (k, v) in names {
             update = update.expression_attribute_names(*k, *v);
@@ -325,10 +350,7 @@ impl InvoiceReader for DynamoStore {
     async fn get_invoice(&self, id: &str) -> Result<Option<Invoice>, StoreError> {
         match self.get_item(invoice_pk(id), "INVOICE").await? {
             None => Ok(None),
-            Some(item) => {
-                let rec: InvoiceItem = serde_dynamo::from_item(item).map_err(store_err)?;
-                Ok(Some(rec.invoice))
-            }
+            Some(item) => invoice_from_item(item).map(Some),
         }
     }
 }
@@ -416,10 +438,11 @@ impl InvoiceIssuer for DynamoStore {
     }
 }
 
-/// An outbox item: pending (in the sparse gsi2) until the publisher marks it sent.
+/// An outbox item: pending (in the sparse gsi2) until the publisher marks it sent; in its
+/// invoice's history when the event names one (`data.invoice_id`).
 pub(crate) fn outbox_item(event: &OutboxEvent) -> Item {
     let at = event.at.to_rfc3339();
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".into(), s(outbox_pk(&event.id))),
         ("sk".into(), s("OUTBOX")),
         ("entity".into(), s("outbox")),
@@ -429,7 +452,11 @@ pub(crate) fn outbox_item(event: &OutboxEvent) -> Item {
         ("detail".into(), s(event.detail.to_string())),
         ("gsi2pk".into(), s(OUTBOX_PENDING)),
         ("gsi2sk".into(), s(format!("{at}#{}", event.id))),
-    ])
+    ]);
+    if let Some(invoice_id) = event.detail["data"]["invoice_id"].as_str() {
+        super::admin::index_in_history(&mut item, invoice_id, event.at, "EVENT", &event.id);
+    }
+    item
 }
 
 /// How a cancelled payment transaction is read: action 0 is always the payment record, action 1
@@ -462,6 +489,7 @@ impl PaymentStore for DynamoStore {
         let at = event.at.to_rfc3339();
         let paid = self.invoice_transition(
             invoice,
+            PAYABLE,
             Status::Paid,
             &[
                 ("paid_at", s(&at)),
@@ -506,6 +534,7 @@ impl PaymentStore for DynamoStore {
         );
         let review = self.invoice_transition(
             invoice,
+            PAYABLE,
             Status::NeedsReview,
             &[("review_reason", s(reason))],
             "",
@@ -614,7 +643,7 @@ pub(crate) fn optional_string(item: &Item, name: &str) -> Option<String> {
     }
 }
 
-fn optional_time(item: &Item, name: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn optional_time(item: &Item, name: &str) -> Option<DateTime<Utc>> {
     optional_string(item, name).and_then(|v| v.parse().ok())
 }
 

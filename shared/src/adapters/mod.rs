@@ -1,5 +1,6 @@
 //! Implementations of the ports: DynamoDB and S3 through the AWS SDK, and in-memory fakes.
 
+pub mod admin;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;

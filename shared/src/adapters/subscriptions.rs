@@ -36,7 +36,8 @@ fn start_key(cursor: &str) -> Result<Item, StoreError> {
     ]))
 }
 
-fn record(item: &Item) -> Result<SubscriptionRecord, StoreError> {
+/// A subscription item back into a record (also the management API's reading of it).
+pub(crate) fn record(item: &Item) -> Result<SubscriptionRecord, StoreError> {
     let quantity = match item.get("quantity") {
         Some(AttributeValue::N(v)) => v.parse().unwrap_or(1),
         _ => 1,

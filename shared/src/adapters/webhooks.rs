@@ -24,9 +24,15 @@ fn store_err(e: impl std::error::Error) -> StoreError {
     StoreError(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
-fn endpoint_pk(id: &str) -> String {
+pub(crate) fn endpoint_pk(id: &str) -> String {
     format!("WEBHOOK#{id}")
 }
+
+/// The `entity` of a live endpoint item.
+pub(crate) const LIVE: &str = "webhook_endpoint";
+/// The `entity` of a deleted endpoint's tombstone (same key, no index attributes), which keeps
+/// a configured endpoint from being seeded again.
+pub(crate) const DELETED: &str = "webhook_endpoint_deleted";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct EndpointItem {
@@ -45,6 +51,22 @@ struct EndpointItem {
     disabled_at: Option<DateTime<Utc>>,
 }
 
+/// A new endpoint's item: listed (gsi1 `WEBHOOKS`), no failure record.
+pub(crate) fn endpoint_item(endpoint: &Endpoint) -> Result<super::dynamo::Item, StoreError> {
+    let item = EndpointItem {
+        pk: endpoint_pk(&endpoint.id),
+        sk: "ENDPOINT".into(),
+        entity: LIVE.into(),
+        gsi1pk: "WEBHOOKS".into(),
+        gsi1sk: endpoint.id.clone(),
+        endpoint: endpoint.clone(),
+        failing_since: None,
+        disabled_reason: None,
+        disabled_at: None,
+    };
+    serde_dynamo::to_item(item).map_err(store_err)
+}
+
 fn record(item: std::collections::HashMap<String, AttributeValue>) -> Result<EndpointRecord, StoreError> {
     let item: EndpointItem = serde_dynamo::from_item(item).map_err(store_err)?;
     Ok(EndpointRecord {
@@ -56,13 +78,15 @@ fn record(item: std::collections::HashMap<String, AttributeValue>) -> Result<End
 }
 
 impl DynamoStore {
+    /// An update of a live endpoint (a deleted one's tombstone, like a missing item, fails it).
     fn endpoint_update(&self, id: &str) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client()
             .update_item()
             .table_name(self.table())
             .key("pk", s(endpoint_pk(id)))
             .key("sk", s("ENDPOINT"))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("entity = :live")
+            .expression_attribute_values(":live", s(LIVE))
     }
 }
 
@@ -105,26 +129,19 @@ impl WebhookStore for DynamoStore {
             .send()
             .await
             .map_err(store_err)?;
-        out.item.map(record).transpose()
+        match out.item {
+            Some(item) if item.get("entity") == Some(&s(DELETED)) => Ok(None),
+            item => item.map(record).transpose(),
+        }
     }
 
     async fn seed_endpoint(&self, endpoint: &Endpoint) -> Result<bool, StoreError> {
-        let item = EndpointItem {
-            pk: endpoint_pk(&endpoint.id),
-            sk: "ENDPOINT".into(),
-            entity: "webhook_endpoint".into(),
-            gsi1pk: "WEBHOOKS".into(),
-            gsi1sk: endpoint.id.clone(),
-            endpoint: endpoint.clone(),
-            failing_since: None,
-            disabled_reason: None,
-            disabled_at: None,
-        };
+        // A tombstone counts as existing: a deleted endpoint stays deleted.
         let put = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(item).map_err(store_err)?))
+            .set_item(Some(endpoint_item(endpoint)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
