@@ -550,11 +550,11 @@ async fn the_audit_log_pages_newest_first() {
             entry.invoice_id = None;
             entry.reason = None;
         }
-        w.store.record_audit(&entry).await.unwrap();
+        w.store.record_action(&entry, None).await.unwrap();
         written.push(entry);
     }
     // An id is recorded once.
-    assert!(w.store.record_audit(&written[0]).await.is_err());
+    assert!(w.store.record_action(&written[0], None).await.is_err());
     written.reverse();
 
     let (mut read, mut cursor) = (Vec::new(), None::<String>);

@@ -186,7 +186,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
     let renewals = Arc::new(autobill::app::renewals_service(Some(base.clone())).await?);
     let router = router.merge(jobs::router(renewals.clone()));
-    // The management API, behind the local API key (IAM stands in for it in AWS).
+    let router = autobill::http::with_cors(router, &settings.cors_origins);
+    // The management API, behind the local API key (IAM stands in for it in AWS); no CORS:
+    // it is for servers and the CLI, not browsers.
     let router = match std::env::var("AUTOBILL_ADMIN_API_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty())
@@ -203,7 +205,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             router
         }
     };
-    let router = autobill::http::with_cors(router, &settings.cors_origins);
 
     let fulfil = Arc::new(autobill::app::fulfil_service().await?);
     let sweeper = tokio::spawn(sweep_loop(fulfil.clone(), autobill::app::sweep_after()?));

@@ -523,18 +523,28 @@ impl AdminStore for DynamoStore {
         refused_first(codes, &format!("manual change of invoice {}", invoice.id))
     }
 
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let put = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(audit_item(entry)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match condition_held(put)? {
-            true => Ok(()),
-            false => Err(StoreError(format!("audit entry {} exists", entry.id))),
+    async fn record_action(&self, entry: &AuditEntry, event: Option<&OutboxEvent>) -> Result<(), StoreError> {
+        let Some(event) = event else {
+            let put = self
+                .client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(audit_item(entry)))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            return match condition_held(put)? {
+                true => Ok(()),
+                false => Err(StoreError(format!("audit entry {} exists", entry.id))),
+            };
+        };
+        let actions = vec![
+            self.put_new(audit_item(entry), None)?,
+            self.put_new(outbox_item(event), None)?,
+        ];
+        match self.transact(actions).await? {
+            None => Ok(()),
+            Some(codes) => Err(StoreError(format!("audit entry {} not written: {codes:?}", entry.id))),
         }
     }
 
