@@ -102,10 +102,22 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// The API key when there is one, else the standard AWS chain's credentials and region.
-    pub async fn resolve(api_key: Option<Hidden>, region: Option<String>) -> Result<Auth, Failure> {
+    /// The API key when there is one (sent only over HTTPS or to this machine, and never to
+    /// API Gateway, which takes SigV4), else the standard AWS chain's credentials and region.
+    pub async fn resolve(api_key: Option<Hidden>, region: Option<String>, url: &reqwest::Url) -> Result<Auth, Failure> {
+        let host = url.host_str().unwrap_or_default();
+        let aws = host.ends_with(".amazonaws.com");
         if let Some(key) = api_key.filter(|k| !k.expose().is_empty()) {
-            return Ok(Auth::Bearer(key));
+            let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
+            if aws {
+                eprintln!("note: {host} is API Gateway: signing with AWS credentials, not the API key");
+            } else if url.scheme() != "https" && !loopback {
+                return Err(Failure::Usage(format!(
+                    "refusing to send the API key over plain HTTP to {host}: use https, or a loopback address"
+                )));
+            } else {
+                return Ok(Auth::Bearer(key));
+            }
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = region {
@@ -452,6 +464,27 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::time::UNIX_EPOCH;
+
+    #[tokio::test]
+    async fn the_api_key_goes_only_over_https_or_to_this_machine() {
+        let key = || Some(Hidden::from("k".to_owned()));
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        for ok in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+            "https://billing.example.com",
+        ] {
+            assert!(
+                matches!(Auth::resolve(key(), None, &url(ok)).await, Ok(Auth::Bearer(_))),
+                "{ok}"
+            );
+        }
+        match Auth::resolve(key(), None, &url("http://billing.example.com")).await {
+            Err(Failure::Usage(why)) => assert!(why.contains("plain HTTP"), "{why}"),
+            _ => panic!("the key would have gone out in clear text"),
+        }
+    }
 
     fn client(base: &str) -> Client {
         Client::new(

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 /// Runs the command; the text for stdout.
 pub async fn run(cli: Cli) -> Result<String, Failure> {
-    let auth = Auth::resolve(cli.api_key, cli.region).await?;
+    let auth = Auth::resolve(cli.api_key, cli.region, &cli.url).await?;
     let api = Api {
         client: Client::new(cli.url, auth, cli.actor)?,
         json: cli.json,

@@ -1,6 +1,8 @@
 //! The management service: what the vendor's backend and the operators do by hand. Every action
 //! goes through the invoice's state machine, writes its domain event to the outbox and leaves an
-//! audit entry; state changes and their audit entries are written in one transaction.
+//! audit entry. A state change, its event and its audit entry are one transaction; actions that
+//! change nothing in the table of their own (a resend, a replay, an invoice issued through the
+//! API) are audited once they happened.
 
 use crate::delivery::{NoRetries, ReplayError, Replayed, Webhooks};
 use crate::domain::{Invoice, InvoiceNumber, Order, Status};
@@ -8,16 +10,20 @@ use crate::http::links::Links;
 use crate::mail::{ClosingMail, InvoiceMail};
 use crate::payments::{InvoiceRef, PaymentNotice};
 use crate::ports::{
-    AdminStore, AttemptLog, AuditEntry, DocumentStore, EndpointChangeError, EndpointRecord, FulfilStore, HistoryEntry,
-    InvoiceIssuer, InvoiceRecord, MailLog, Mailer, ManualChange, OutboxEvent, Page, SendError, StoreError,
-    SubscriptionState, WebhookSender,
+    AdminStore, AttemptLog, AuditEntry, DocumentStore, EndpointChangeError, EndpointPatch, EndpointRecord, Fact,
+    FulfilStore, HistoryEntry, InvoiceIssuer, InvoiceRecord, MailLog, Mailer, ManualChange, OutboxEvent, Page,
+    SendError, StoreError, SubscriptionState, WebhookSender,
 };
 use crate::service::{CreateError, Invoices, Issued};
 use crate::webhooks::{Endpoint, UrlPolicy, WebhookError};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 /// The provider name of payments recorded by hand.
 pub const MANUAL: &str = "manual";
+
+/// Longer references name nothing (and would not fit a table key).
+const MAX_REFERENCE: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -31,6 +37,12 @@ pub enum AdminError {
     EndpointExists,
     #[error("the endpoint is disabled")]
     EndpointDisabled,
+    /// Its events or conditions do not take this event.
+    #[error("the endpoint does not take this event")]
+    EndpointNotSubscribed,
+    /// Its stored URL or secret is unusable (edited by hand).
+    #[error("the endpoint is misconfigured: {0}")]
+    EndpointMisconfigured(String),
     /// The invoice's status does not allow the action.
     #[error("an invoice in status {status} cannot be {action}")]
     InvalidTransition { status: Status, action: &'static str },
@@ -66,7 +78,8 @@ impl From<ReplayError> for AdminError {
         match e {
             ReplayError::EndpointNotFound => AdminError::EndpointNotFound,
             ReplayError::EndpointDisabled => AdminError::EndpointDisabled,
-            ReplayError::Misconfigured(why) => AdminError::InvalidEndpoint(WebhookError::Endpoint(why)),
+            ReplayError::NotSubscribed => AdminError::EndpointNotSubscribed,
+            ReplayError::Misconfigured(why) => AdminError::EndpointMisconfigured(why),
             ReplayError::Store(e) => AdminError::Store(e),
         }
     }
@@ -85,8 +98,10 @@ pub struct InvoiceDetail {
 #[derive(Debug)]
 pub struct Done {
     pub invoice: Invoice,
+    /// Whether its act exists (its link can be shown).
+    pub act: bool,
     pub audit_id: String,
-    pub event_id: Option<String>,
+    pub event_id: String,
 }
 
 /// What a resend sent.
@@ -109,15 +124,13 @@ pub enum Resolution {
     RefundNeeded,
 }
 
-/// Changes to an endpoint; `None` keeps the current value.
-#[derive(Clone, Debug, Default)]
-pub struct EndpointPatch {
-    pub url: Option<String>,
-    pub events: Option<Vec<String>>,
-    pub conditions: Option<Vec<crate::webhooks::Condition>>,
-    pub fields: Option<Vec<String>>,
-    pub enabled: Option<bool>,
-    pub secret: Option<String>,
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Paid => "paid",
+            Resolution::RefundNeeded => "refund_needed",
+        }
+    }
 }
 
 /// A new `whsec_…` secret from the OS's randomness.
@@ -125,6 +138,35 @@ pub fn new_secret() -> Result<String, StoreError> {
     let mut random = [0u8; 32];
     getrandom::fill(&mut random).map_err(|e| StoreError(format!("no randomness: {e}")))?;
     Ok(crate::webhooks::Secret::generate(random).1)
+}
+
+/// A payment an operator records: the full amount, under a fresh id.
+fn manual_payment(invoice: &Invoice) -> PaymentNotice {
+    PaymentNotice {
+        provider: MANUAL,
+        payment_id: format!("manual_{}", uuid::Uuid::now_v7().simple()),
+        invoice: InvoiceRef::Id(invoice.id.clone()),
+        amount: invoice.total,
+        currency: invoice.currency.clone(),
+        succeeded: true,
+    }
+}
+
+/// The invoice number a reference gives, if it is one. Ids first: some UUIDs also read as a
+/// prefixed number (`0190…-7abc-8123-123456789012`).
+fn as_number(reference: &str) -> Option<InvoiceNumber> {
+    match uuid::Uuid::parse_str(reference) {
+        Ok(_) => None,
+        Err(_) => reference.parse().ok(),
+    }
+}
+
+fn void_facts(reason: &str, actor: &str, now: DateTime<Utc>) -> Vec<(Fact, String)> {
+    vec![
+        (Fact::VoidReason, reason.to_owned()),
+        (Fact::VoidedAt, now.to_rfc3339()),
+        (Fact::VoidedBy, actor.to_owned()),
+    ]
 }
 
 pub struct Admin<S, D, M, H> {
@@ -138,10 +180,6 @@ pub struct Admin<S, D, M, H> {
     pub from: String,
 }
 
-fn target(invoice: &Invoice) -> String {
-    format!("invoice:{}", invoice.id)
-}
-
 impl<S, D, M, H> Admin<S, D, M, H>
 where
     S: AdminStore + FulfilStore + InvoiceIssuer,
@@ -153,40 +191,43 @@ where
         &self.invoices.store
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    fn now(&self) -> DateTime<Utc> {
         self.invoices.clock.now()
     }
 
+    /// An audit entry about `invoice`, shown in its history.
     fn audit(
-        &self,
+        now: DateTime<Utc>,
         actor: &str,
         action: &str,
         invoice: &Invoice,
         reason: Option<&str>,
         details: serde_json::Value,
     ) -> AuditEntry {
+        let target = format!("invoice:{}", invoice.id);
         AuditEntry {
             invoice_id: Some(invoice.id.clone()),
-            ..AuditEntry::new(
-                self.now(),
-                actor,
-                action,
-                target(invoice),
-                reason.map(str::to_owned),
-                details,
-            )
+            ..AuditEntry::new(now, actor, action, target, reason.map(str::to_owned), details)
         }
+    }
+
+    /// Whether a listing cursor could be one of ours (an unusable one is a client's mistake).
+    pub fn valid_cursor(&self, cursor: &str) -> bool {
+        self.store().valid_cursor(cursor)
     }
 
     /// The invoice an id or a number (`2026-000123`) names.
     pub async fn find(&self, reference: &str) -> Result<Invoice, AdminError> {
-        let id = match reference.parse::<InvoiceNumber>() {
-            Ok(number) => self
+        if reference.is_empty() || reference.len() > MAX_REFERENCE {
+            return Err(AdminError::InvoiceNotFound);
+        }
+        let id = match as_number(reference) {
+            Some(number) => self
                 .store()
                 .invoice_id_by_number(&number.to_string())
                 .await?
                 .ok_or(AdminError::InvoiceNotFound)?,
-            Err(_) => reference.to_owned(),
+            None => reference.to_owned(),
         };
         self.store().get_invoice(&id).await?.ok_or(AdminError::InvoiceNotFound)
     }
@@ -195,11 +236,12 @@ where
     pub async fn create(&self, order: &Order, key: Option<&str>, actor: &str) -> Result<Issued, AdminError> {
         let issued = self.invoices.create(order, key).await?;
         if !issued.replayed {
-            let details = json!({"number": issued.invoice.number.to_string(), "total": issued.invoice.total.0});
-            let entry = self.audit(actor, "invoice.create", &issued.invoice, None, details);
+            let invoice = &issued.invoice;
+            let details = json!({"number": invoice.number.to_string(), "total": invoice.total.0});
+            let entry = Self::audit(self.now(), actor, "invoice.create", invoice, None, details);
             // The invoice stands either way; a lost audit entry is logged, not turned into an error.
             if let Err(e) = self.store().record_action(&entry, None).await {
-                tracing::error!(invoice = %issued.invoice.id, error = %e, "invoice issued but its audit entry was not written");
+                tracing::error!(invoice = %invoice.id, error = %e, "invoice issued but its audit entry was not written");
             }
         }
         Ok(issued)
@@ -253,15 +295,20 @@ where
             });
         }
         tracing::info!(invoice = %invoice.id, number = %invoice.number, to = %change.to, actor = %change.audit.actor, "manual action applied");
-        let after = self
-            .store()
-            .get_invoice(&invoice.id)
-            .await?
-            .ok_or(AdminError::InvoiceNotFound)?;
+        // Done for good: what follows only describes it, and must not turn it into an error.
+        let after = match self.store().get_invoice(&invoice.id).await {
+            Ok(Some(after)) => after,
+            _ => Invoice {
+                status: change.to,
+                ..invoice.clone()
+            },
+        };
+        let act = matches!(self.store().act_key(&invoice.id).await, Ok(Some(_)));
         Ok(Done {
             invoice: after,
+            act,
             audit_id: change.audit.id.clone(),
-            event_id: Some(change.event.id.clone()),
+            event_id: change.event.id.clone(),
         })
     }
 
@@ -270,22 +317,13 @@ where
         let invoice = self.find(reference).await?;
         let now = self.now();
         let event = crate::events::invoice_voided(&invoice, actor, reason, false, None, now);
-        let audit = self.audit(
-            actor,
-            "invoice.void",
-            &invoice,
-            Some(reason),
-            json!({"from": invoice.status, "to": Status::Void}),
-        );
+        let details = json!({"from": invoice.status, "to": Status::Void});
+        let audit = Self::audit(now, actor, "invoice.void", &invoice, Some(reason), details);
         let change = ManualChange {
             invoice: &invoice,
             from: &[Status::Issued, Status::Overdue],
             to: Status::Void,
-            set: vec![
-                ("void_reason", reason.to_owned()),
-                ("voided_at", now.to_rfc3339()),
-                ("voided_by", actor.to_owned()),
-            ],
+            facts: void_facts(reason, actor, now),
             payment: None,
             event: &event,
             audit: &audit,
@@ -303,52 +341,48 @@ where
         payment_reference: Option<&str>,
     ) -> Result<Done, AdminError> {
         let invoice = self.find(reference).await?;
-        let payment = PaymentNotice {
-            provider: MANUAL,
-            payment_id: format!("manual_{}", uuid::Uuid::now_v7().simple()),
-            invoice: InvoiceRef::Id(invoice.id.clone()),
-            amount: invoice.total,
-            currency: invoice.currency.clone(),
-            succeeded: true,
+        let payment = manual_payment(&invoice);
+        let paid = Paid {
+            invoice: &invoice,
+            payment: &payment,
+            record: true,
+            reference: payment_reference,
+            from: &[Status::Issued, Status::Overdue],
         };
         let details = json!({
             "from": invoice.status, "to": Status::Paid,
             "payment_id": payment.payment_id, "reference": payment_reference,
         });
-        let audit = self.audit(actor, "invoice.mark_paid", &invoice, Some(reason), details);
-        self.pay(
-            &invoice,
-            &payment,
-            Some(&payment),
-            &[Status::Issued, Status::Overdue],
-            actor,
-            audit,
-        )
-        .await
+        self.pay(paid, actor, "invoice.mark_paid", reason, details).await
     }
 
     async fn pay(
         &self,
-        invoice: &Invoice,
-        payment: &PaymentNotice,
-        record: Option<&PaymentNotice>,
-        from: &[Status],
+        paid: Paid<'_>,
         actor: &str,
-        audit: AuditEntry,
+        action: &str,
+        reason: &str,
+        details: serde_json::Value,
     ) -> Result<Done, AdminError> {
+        let (invoice, payment) = (paid.invoice, paid.payment);
         let now = self.now();
-        let event = crate::events::invoice_marked_paid(invoice, payment, actor, now);
+        let event = crate::events::invoice_marked_paid(invoice, payment, actor, paid.reference, now);
+        let audit = Self::audit(now, actor, action, invoice, Some(reason), details);
+        let mut facts = vec![
+            (Fact::PaidAt, now.to_rfc3339()),
+            (Fact::PaymentProvider, payment.provider.to_owned()),
+            (Fact::PaymentId, payment.payment_id.clone()),
+            (Fact::PaidBy, actor.to_owned()),
+        ];
+        if let Some(r) = paid.reference {
+            facts.push((Fact::PaymentReference, r.to_owned()));
+        }
         let change = ManualChange {
             invoice,
-            from,
+            from: paid.from,
             to: Status::Paid,
-            set: vec![
-                ("paid_at", now.to_rfc3339()),
-                ("payment_provider", payment.provider.to_owned()),
-                ("payment_id", payment.payment_id.clone()),
-                ("paid_by", actor.to_owned()),
-            ],
-            payment: record,
+            facts,
+            payment: paid.record.then_some(payment),
             event: &event,
             audit: &audit,
         };
@@ -370,40 +404,40 @@ where
                 action: "resolved",
             });
         }
-        let payment = self.reviewed_payment(&invoice).await?;
-        let name = match resolution {
-            Resolution::Paid => "paid",
-            Resolution::RefundNeeded => "refund_needed",
-        };
-        let details = json!({"resolution": name, "payment_id": payment.as_ref().map(|p| &p.payment_id)});
-        let audit = self.audit(actor, "invoice.resolve_review", &invoice, Some(reason), details);
+        let reviewed = self.reviewed_payment(&invoice).await?;
+        let details = json!({
+            "resolution": resolution.as_str(),
+            "payment_id": reviewed.as_ref().map(|p| &p.payment_id),
+        });
         match resolution {
             Resolution::Paid => {
-                // The payment is on file already (as a mismatch); accepted as it is.
-                let payment = payment.unwrap_or_else(|| PaymentNotice {
-                    provider: MANUAL,
-                    payment_id: format!("manual_{}", uuid::Uuid::now_v7().simple()),
-                    invoice: InvoiceRef::Id(invoice.id.clone()),
-                    amount: invoice.total,
-                    currency: invoice.currency.clone(),
-                    succeeded: true,
-                });
-                self.pay(&invoice, &payment, None, &[Status::NeedsReview], actor, audit)
-                    .await
+                // Accepted as it is (it is on file already, as a mismatch). Without one on file
+                // (an invoice sent to review before payments were noted on it) the operator's
+                // decision is recorded as a manual payment, so that nothing is paid by a phantom.
+                let (payment, record) = match reviewed {
+                    Some(p) => (p, false),
+                    None => (manual_payment(&invoice), true),
+                };
+                let paid = Paid {
+                    invoice: &invoice,
+                    payment: &payment,
+                    record,
+                    reference: None,
+                    from: &[Status::NeedsReview],
+                };
+                self.pay(paid, actor, "invoice.resolve_review", reason, details).await
             }
             Resolution::RefundNeeded => {
                 let now = self.now();
-                let event = crate::events::invoice_voided(&invoice, actor, reason, true, payment.as_ref(), now);
+                let event = crate::events::invoice_voided(&invoice, actor, reason, true, reviewed.as_ref(), now);
+                let audit = Self::audit(now, actor, "invoice.resolve_review", &invoice, Some(reason), details);
+                let mut facts = void_facts(reason, actor, now);
+                facts.push((Fact::Resolution, resolution.as_str().to_owned()));
                 let change = ManualChange {
                     invoice: &invoice,
                     from: &[Status::NeedsReview],
                     to: Status::Void,
-                    set: vec![
-                        ("void_reason", reason.to_owned()),
-                        ("voided_at", now.to_rfc3339()),
-                        ("voided_by", actor.to_owned()),
-                        ("resolution", name.to_owned()),
-                    ],
+                    facts,
                     payment: None,
                     event: &event,
                     audit: &audit,
@@ -413,8 +447,17 @@ where
         }
     }
 
-    /// The payment that sent the invoice to review (the last mismatched one on file).
+    /// The payment that sent the invoice to review: as noted on the invoice, else the last
+    /// mismatched one in its history.
     async fn reviewed_payment(&self, invoice: &Invoice) -> Result<Option<PaymentNotice>, AdminError> {
+        let noted = self
+            .store()
+            .invoice_record(&invoice.id)
+            .await?
+            .and_then(|r| r.review_payment);
+        if noted.is_some() {
+            return Ok(noted);
+        }
         let history = self.store().history(&invoice.id).await?;
         Ok(history.into_iter().rev().find_map(|h| match h {
             HistoryEntry::Payment {
@@ -425,7 +468,7 @@ where
                 outcome,
                 ..
             } if outcome == "mismatch" => Some(PaymentNotice {
-                provider: crate::payments::provider_name(&provider).unwrap_or(MANUAL),
+                provider: crate::payments::provider_name(&provider)?,
                 payment_id,
                 invoice: InvoiceRef::Id(invoice.id.clone()),
                 amount: crate::domain::Kopecks(amount),
@@ -437,7 +480,8 @@ where
     }
 
     /// E-mails the documents again: a paid invoice's closing documents, or an unpaid invoice
-    /// with its PDF and page link (`base`: the public URL the link starts with).
+    /// with its PDF and page link (`base`: the public URL the link starts with). Checked before
+    /// anything is read or written: a refusal changes nothing.
     pub async fn resend(
         &self,
         reference: &str,
@@ -447,6 +491,22 @@ where
         base: &str,
     ) -> Result<Resent, AdminError> {
         let invoice = self.find(reference).await?;
+        let closing = match invoice.status {
+            Status::Paid => {
+                let state = self.store().fulfilment(&invoice.id).await?;
+                match (state.act_key, state.extension) {
+                    (Some(act_key), Some(extension)) => Some((act_key, extension)),
+                    _ => return Err(AdminError::NotFulfilled),
+                }
+            }
+            Status::Issued | Status::Overdue => None,
+            status => {
+                return Err(AdminError::InvalidTransition {
+                    status,
+                    action: "sent again",
+                });
+            }
+        };
         // The letter is addressed to whoever receives it.
         let mut addressed = invoice.clone();
         if let Some(to) = to {
@@ -456,12 +516,8 @@ where
             Some(pdf) => pdf,
             None => self.document(&invoice.pdf_key()).await?,
         };
-        let (mail, mime) = match invoice.status {
-            Status::Paid => {
-                let state = self.store().fulfilment(&invoice.id).await?;
-                let (Some(act_key), Some(extension)) = (state.act_key, state.extension) else {
-                    return Err(AdminError::NotFulfilled);
-                };
+        let (mail, mime) = match closing {
+            Some((act_key, extension)) => {
                 let act_pdf = self.document(&act_key).await?;
                 let letter = ClosingMail {
                     invoice: &addressed,
@@ -472,7 +528,7 @@ where
                 };
                 ("closing", letter.to_mime()?)
             }
-            Status::Issued | Status::Overdue => {
+            None => {
                 let url = self.links.invoice_url(base, &invoice.id);
                 let letter = InvoiceMail {
                     invoice: &addressed,
@@ -481,12 +537,6 @@ where
                     invoice_pdf: &invoice_pdf,
                 };
                 ("invoice", letter.to_mime()?)
-            }
-            status => {
-                return Err(AdminError::InvalidTransition {
-                    status,
-                    action: "sent again",
-                });
             }
         };
         let recipient = addressed.buyer.email.clone();
@@ -504,8 +554,11 @@ where
             .await;
         let event = crate::events::invoice_documents_resent(&invoice, &recipient, mail, &message_id, actor, now);
         let details = json!({"to": recipient, "mail": mail, "message_id": message_id});
-        let audit = self.audit(actor, "invoice.resend", &invoice, reason, details);
-        self.store().record_action(&audit, Some(&event)).await?;
+        let audit = Self::audit(now, actor, "invoice.resend", &invoice, reason, details);
+        // The e-mail is out: a failure from here on must not invite a retry that sends it again.
+        if let Err(e) = self.store().record_action(&audit, Some(&event)).await {
+            tracing::error!(invoice = %invoice.id, message_id = %message_id, error = %e, "documents resent, but the audit entry and event were not written");
+        }
         Ok(Resent {
             message_id,
             to: recipient,
@@ -525,6 +578,9 @@ where
 
     /// An event as it was announced, with every delivery attempt.
     pub async fn event(&self, event_id: &str) -> Result<(OutboxEvent, Vec<AttemptLog>), AdminError> {
+        if event_id.is_empty() || event_id.len() > MAX_REFERENCE {
+            return Err(AdminError::EventNotFound);
+        }
         let event = self
             .store()
             .outbox_event(event_id)
@@ -534,7 +590,8 @@ where
         Ok((event, deliveries))
     }
 
-    /// Sends an event to an endpoint once more, numbered after its earlier attempts there.
+    /// Sends an event to an endpoint that takes it once more, numbered after its earlier
+    /// attempts there.
     pub async fn replay(
         &self,
         event_id: &str,
@@ -563,7 +620,10 @@ where
             details,
         );
         audit.invoice_id = event.detail["data"]["invoice_id"].as_str().map(str::to_owned);
-        self.store().record_action(&audit, None).await?;
+        // Sent: the answer reports it even if the audit entry could not be written.
+        if let Err(e) = self.store().record_action(&audit, None).await {
+            tracing::error!(event = %event_id, endpoint = %endpoint_id, error = %e, "replayed, but the audit entry was not written");
+        }
         Ok((replayed, audit.id))
     }
 
@@ -572,19 +632,18 @@ where
     }
 
     pub async fn endpoint(&self, id: &str) -> Result<EndpointRecord, AdminError> {
+        if id.is_empty() || id.len() > MAX_REFERENCE {
+            return Err(AdminError::EndpointNotFound);
+        }
         self.store().endpoint(id).await?.ok_or(AdminError::EndpointNotFound)
     }
 
-    fn endpoint_audit(&self, actor: &str, action: &str, endpoint: &Endpoint) -> AuditEntry {
-        let details = json!({
-            "url": endpoint.url, "events": endpoint.events, "conditions": endpoint.conditions,
-            "fields": endpoint.fields, "enabled": endpoint.enabled,
-        });
+    fn endpoint_audit(&self, actor: &str, action: &str, id: &str, details: serde_json::Value) -> AuditEntry {
         AuditEntry::new(
             self.now(),
             actor,
             action,
-            format!("webhook_endpoint:{}", endpoint.id),
+            format!("webhook_endpoint:{id}"),
             None,
             details,
         )
@@ -596,41 +655,44 @@ where
             endpoint.secret = new_secret()?;
         }
         endpoint.validate(self.webhooks.policy)?;
-        let audit = self.endpoint_audit(actor, "webhook_endpoint.create", &endpoint);
+        let details = json!({
+            "url": endpoint.url, "events": endpoint.events, "conditions": endpoint.conditions,
+            "fields": endpoint.fields, "enabled": endpoint.enabled,
+        });
+        let audit = self.endpoint_audit(actor, "webhook_endpoint.create", &endpoint.id, details);
         self.store().create_endpoint(&endpoint, &audit).await?;
         Ok(endpoint)
     }
 
+    /// Changes the given settings only (checked together with the others); an empty patch
+    /// changes nothing.
     pub async fn update_endpoint(
         &self,
         id: &str,
         patch: EndpointPatch,
         actor: &str,
     ) -> Result<EndpointRecord, AdminError> {
-        let mut endpoint = self.endpoint(id).await?.endpoint;
-        let rotated = patch.secret.is_some();
-        endpoint.url = patch.url.unwrap_or(endpoint.url);
-        endpoint.events = patch.events.unwrap_or(endpoint.events);
-        endpoint.conditions = patch.conditions.unwrap_or(endpoint.conditions);
-        endpoint.fields = patch.fields.unwrap_or(endpoint.fields);
-        endpoint.enabled = patch.enabled.unwrap_or(endpoint.enabled);
-        endpoint.secret = patch.secret.unwrap_or(endpoint.secret);
-        endpoint.validate(self.webhooks.policy)?;
-        let mut audit = self.endpoint_audit(actor, "webhook_endpoint.update", &endpoint);
-        audit.details["secret_rotated"] = json!(rotated);
-        self.store().update_endpoint(&endpoint, &audit).await?;
+        let current = self.endpoint(id).await?;
+        if patch.is_empty() {
+            return Ok(current);
+        }
+        patch.applied_to(current.endpoint).validate(self.webhooks.policy)?;
+        let shown = EndpointPatch {
+            secret: None,
+            ..patch.clone()
+        };
+        let mut details = serde_json::to_value(&shown).unwrap_or_default();
+        details["secret_rotated"] = json!(patch.secret.is_some());
+        let audit = self.endpoint_audit(actor, "webhook_endpoint.update", id, details);
+        self.store().update_endpoint(id, &patch, &audit).await?;
         self.endpoint(id).await
     }
 
     pub async fn delete_endpoint(&self, id: &str, actor: &str) -> Result<(), AdminError> {
-        let audit = AuditEntry::new(
-            self.now(),
-            actor,
-            "webhook_endpoint.delete",
-            format!("webhook_endpoint:{id}"),
-            None,
-            json!({}),
-        );
+        if id.is_empty() || id.len() > MAX_REFERENCE {
+            return Err(AdminError::EndpointNotFound);
+        }
+        let audit = self.endpoint_audit(actor, "webhook_endpoint.delete", id, json!({}));
         Ok(self.store().delete_endpoint(id, &audit).await?)
     }
 
@@ -663,5 +725,31 @@ where
     /// The webhook URL policy endpoints are checked against.
     pub fn policy(&self) -> UrlPolicy {
         self.webhooks.policy
+    }
+}
+
+/// How an invoice gets paid by an operator's decision.
+struct Paid<'a> {
+    invoice: &'a Invoice,
+    payment: &'a PaymentNotice,
+    /// Record the payment with the move (not when it is on file already).
+    record: bool,
+    /// The operator's reference for the money.
+    reference: Option<&'a str>,
+    from: &'a [Status],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_ids_before_numbers() {
+        let id = "0190a1b2-c3d4-7abc-8123-123456789012";
+        assert!(id.parse::<InvoiceNumber>().is_ok(), "this id also reads as a number");
+        assert_eq!(as_number(id), None);
+        assert_eq!(as_number("2026-000123").map(|n| n.seq), Some(123));
+        assert_eq!(as_number("АБ-2026-000007").map(|n| n.prefix), Some("АБ-".to_owned()));
+        assert_eq!(as_number("nonsense"), None);
     }
 }

@@ -178,8 +178,14 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         if !record.endpoint.enabled {
             return Err(ReplayError::EndpointDisabled);
         }
+        // Only what the endpoint asked for (its events and conditions): a replay must not
+        // send a vendor's system data it chose not to receive.
+        if !record.endpoint.wants(event) {
+            return Err(ReplayError::NotSubscribed);
+        }
+        let now = self.clock.now();
         let response = self
-            .post_logged(&record.endpoint, event, attempt, self.clock.now())
+            .post_logged(&record.endpoint, event, attempt, now)
             .await?
             .map_err(ReplayError::Misconfigured)?;
         let (status, delivered) = match response.outcome {
@@ -188,6 +194,8 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         };
         if delivered {
             self.store.endpoint_succeeded(endpoint_id).await?;
+        } else if status == Some(410) {
+            self.disable(endpoint_id, "answered 410 Gone", now).await?;
         }
         Ok(Replayed {
             attempt,
@@ -223,6 +231,8 @@ pub enum ReplayError {
     EndpointNotFound,
     #[error("the endpoint is disabled")]
     EndpointDisabled,
+    #[error("the endpoint's events or conditions do not take this event")]
+    NotSubscribed,
     #[error("{0}")]
     Misconfigured(String),
     #[error(transparent)]

@@ -119,9 +119,18 @@ pub fn invoice_voided(
 
 /// Paid by an operator's decision (money seen outside a provider, or a reviewed payment
 /// accepted): the same `invoice.paid` as after a callback, saying who decided.
-pub fn invoice_marked_paid(invoice: &Invoice, payment: &PaymentNotice, actor: &str, at: DateTime<Utc>) -> OutboxEvent {
+pub fn invoice_marked_paid(
+    invoice: &Invoice,
+    payment: &PaymentNotice,
+    actor: &str,
+    reference: Option<&str>,
+    at: DateTime<Utc>,
+) -> OutboxEvent {
     let mut paid = invoice_paid(invoice, payment, at);
     paid.detail["data"]["marked_by"] = json!(actor);
+    if let Some(r) = reference {
+        paid.detail["data"]["payment"]["reference"] = json!(r);
+    }
     paid
 }
 

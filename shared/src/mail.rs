@@ -92,6 +92,32 @@ impl ClosingMail<'_> {
     }
 }
 
+/// The body of a letter that brings an unpaid invoice, `lead` (a line, or nothing) first.
+fn unpaid_text(i: &Invoice, lead: &str, url: &str) -> String {
+    let period = match i.period {
+        Some(p) => format!(
+            " за период с {} по {}",
+            date(p.start),
+            date(p.end.pred_opt().unwrap_or(p.end))
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Здравствуйте!\n\n\
+         {lead}\
+         Во вложении счёт № {number} от {issued}{period} на сумму {total} руб. \
+         Оплатить до {due}.\n\n\
+         Счёт онлайн:\n{url}\n\n\
+         Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
+         С уважением,\n{seller}\n",
+        number = i.number,
+        issued = date(i.issue_date),
+        total = i.total.display_ru(),
+        due = date(i.due_date),
+        seller = i.seller.name,
+    )
+}
+
 /// The renewal reminder: the renewal invoice attached, its page linked.
 pub struct ReminderMail<'a> {
     pub invoice: &'a Invoice,
@@ -122,14 +148,6 @@ impl ReminderMail<'_> {
 
     fn text(&self) -> String {
         let i = self.invoice;
-        let period = match i.period {
-            Some(p) => format!(
-                " за период с {} по {}",
-                date(p.start),
-                date(p.end.pred_opt().unwrap_or(p.end))
-            ),
-            None => String::new(),
-        };
         let when = if self.access_until > i.issue_date {
             format!(
                 "Оплаченный период подписки на тариф «{}» заканчивается {}.",
@@ -139,21 +157,7 @@ impl ReminderMail<'_> {
         } else {
             format!("Начался новый период подписки на тариф «{}».", i.plan)
         };
-        format!(
-            "Здравствуйте!\n\n\
-             {when}\n\
-             Во вложении счёт № {number} от {issued}{period} на сумму {total} руб. \
-             Оплатить до {due}.\n\n\
-             Счёт онлайн:\n{url}\n\n\
-             Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
-             С уважением,\n{seller}\n",
-            number = i.number,
-            issued = date(i.issue_date),
-            total = i.total.display_ru(),
-            due = date(i.due_date),
-            url = self.invoice_url,
-            seller = i.seller.name,
-        )
+        unpaid_text(i, &format!("{when}\n"), self.invoice_url)
     }
 
     pub fn to_mime(&self) -> std::io::Result<Vec<u8>> {
@@ -176,20 +180,7 @@ impl InvoiceMail<'_> {
     }
 
     fn text(&self) -> String {
-        let i = self.invoice;
-        format!(
-            "Здравствуйте!\n\n\
-             Во вложении счёт № {number} от {issued} на сумму {total} руб. Оплатить до {due}.\n\n\
-             Счёт онлайн:\n{url}\n\n\
-             Если счёт уже оплачен, просто не обращайте внимания на это письмо.\n\n\
-             С уважением,\n{seller}\n",
-            number = i.number,
-            issued = date(i.issue_date),
-            total = i.total.display_ru(),
-            due = date(i.due_date),
-            url = self.invoice_url,
-            seller = i.seller.name,
-        )
+        unpaid_text(self.invoice, "", self.invoice_url)
     }
 
     pub fn to_mime(&self) -> std::io::Result<Vec<u8>> {

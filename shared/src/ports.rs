@@ -308,6 +308,18 @@ pub struct EndpointRecord {
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl EndpointRecord {
+    /// A new endpoint: no failures, not disabled by anyone.
+    pub fn new(endpoint: crate::webhooks::Endpoint) -> Self {
+        EndpointRecord {
+            endpoint,
+            failing_since: None,
+            disabled_reason: None,
+            disabled_at: None,
+        }
+    }
+}
+
 /// One delivery attempt, for the delivery log an operator reads first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptLog {
@@ -628,6 +640,8 @@ pub struct InvoiceRecord {
     pub fulfilled_at: Option<chrono::DateTime<chrono::Utc>>,
     pub act_key: Option<String>,
     pub review_reason: Option<String>,
+    /// The payment that sent it to review (recorded on the invoice since the management API).
+    pub review_payment: Option<crate::payments::PaymentNotice>,
     pub email_message_id: Option<String>,
     pub void_reason: Option<String>,
 }
@@ -655,20 +669,70 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// What a manual move records on the invoice, besides its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    VoidReason,
+    VoidedAt,
+    VoidedBy,
+    /// How a review was settled: `paid` or `refund_needed`.
+    Resolution,
+    PaidAt,
+    PaymentProvider,
+    PaymentId,
+    /// The operator's reference for money seen outside a provider (a bank order, a receipt).
+    PaymentReference,
+    PaidBy,
+}
+
 /// A manual move of an invoice: the status change (if the invoice is still in one of `from`),
-/// the attributes it sets, the payment it records (if any), its event and its audit entry,
-/// all in one transaction.
+/// the facts it records, the payment it records (if any), its event and its audit entry, all
+/// in one transaction.
 #[derive(Clone, Debug)]
 pub struct ManualChange<'a> {
     pub invoice: &'a Invoice,
     pub from: &'a [crate::domain::Status],
     pub to: crate::domain::Status,
-    /// String attributes set on the invoice item with the move (`void_reason`, `paid_at`, …).
-    pub set: Vec<(&'static str, String)>,
+    pub facts: Vec<(Fact, String)>,
     /// A payment put once with the move (outcome `paid`): marking paid by hand.
     pub payment: Option<&'a crate::payments::PaymentNotice>,
     pub event: &'a OutboxEvent,
     pub audit: &'a AuditEntry,
+}
+
+/// Changes to a webhook endpoint's settings; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct EndpointPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::webhooks::Condition>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl EndpointPatch {
+    pub fn is_empty(&self) -> bool {
+        *self == EndpointPatch::default()
+    }
+
+    /// The endpoint with this patch applied.
+    pub fn applied_to(&self, mut endpoint: crate::webhooks::Endpoint) -> crate::webhooks::Endpoint {
+        let p = self.clone();
+        endpoint.url = p.url.unwrap_or(endpoint.url);
+        endpoint.events = p.events.unwrap_or(endpoint.events);
+        endpoint.conditions = p.conditions.unwrap_or(endpoint.conditions);
+        endpoint.fields = p.fields.unwrap_or(endpoint.fields);
+        endpoint.enabled = p.enabled.unwrap_or(endpoint.enabled);
+        endpoint.secret = p.secret.unwrap_or(endpoint.secret);
+        endpoint
+    }
 }
 
 /// Why an endpoint change was not made.
@@ -684,6 +748,9 @@ pub enum EndpointChangeError {
 
 /// What operators and the vendor's backend read and do by hand (the management API).
 pub trait AdminStore: InvoiceReader + PaymentStore + WebhookStore + MailJournal {
+    /// Whether a listing cursor is one this store could have handed out.
+    fn valid_cursor(&self, cursor: &str) -> bool;
+
     /// The invoice with its fulfilment and review facts.
     fn invoice_record(&self, id: &str) -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
 
@@ -744,11 +811,13 @@ pub trait AdminStore: InvoiceReader + PaymentStore + WebhookStore + MailJournal 
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<(), EndpointChangeError>> + Send;
 
-    /// Replaces an existing endpoint's settings with its audit entry; enabling it clears its
-    /// failure record.
+    /// Writes the patched settings of an existing endpoint (only those: a concurrent change of
+    /// another setting, or delivery disabling it meanwhile, is kept) with its audit entry;
+    /// enabling it clears its failure record.
     fn update_endpoint(
         &self,
-        endpoint: &crate::webhooks::Endpoint,
+        id: &str,
+        patch: &EndpointPatch,
         audit: &AuditEntry,
     ) -> impl Future<Output = Result<(), EndpointChangeError>> + Send;
 

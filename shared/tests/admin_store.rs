@@ -11,8 +11,8 @@ use autobill::domain::subscription::{Extension, Period};
 use autobill::domain::{Invoice, Status};
 use autobill::payments::{InvoiceRef, PaymentNotice};
 use autobill::ports::{
-    AdminStore, AttemptLog, AuditEntry, EndpointChangeError, FulfilStore, HistoryEntry, InvoiceIssuer, MailJournal,
-    MailLog, ManualChange, OutboxEvent, RenewalStore, WebhookStore,
+    AdminStore, AttemptLog, AuditEntry, EndpointChangeError, EndpointPatch, Fact, FulfilStore, HistoryEntry,
+    InvoiceIssuer, MailJournal, MailLog, ManualChange, OutboxEvent, RenewalStore, WebhookStore,
 };
 use autobill::webhooks::Endpoint;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -158,7 +158,7 @@ impl World {
                 invoice,
                 from: PAYABLE,
                 to: Status::Void,
-                set: vec![("void_reason", "issued by mistake".into())],
+                facts: vec![(Fact::VoidReason, "issued by mistake".into())],
                 payment: None,
                 event: &event,
                 audit: &audit,
@@ -259,10 +259,10 @@ async fn a_manual_payment_shows_in_the_history_in_order() {
         invoice: &invoice,
         from: PAYABLE,
         to: Status::Paid,
-        set: vec![
-            ("paid_at", at.to_rfc3339()),
-            ("payment_provider", "manual".into()),
-            ("reference", "п/п № 512".into()),
+        facts: vec![
+            (Fact::PaidAt, at.to_rfc3339()),
+            (Fact::PaymentProvider, "manual".into()),
+            (Fact::PaymentReference, "п/п № 512".into()),
         ],
         payment: Some(&payment),
         event: &paid,
@@ -502,7 +502,7 @@ async fn an_event_with_its_deliveries() {
                 invoice: &invoice,
                 from: PAYABLE,
                 to: Status::Void,
-                set: vec![],
+                facts: vec![],
                 payment: None,
                 event: &voided,
                 audit: &entry,
@@ -605,7 +605,11 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
     assert!(matches!(
         w.store
             .update_endpoint(
-                &endpoint("nope"),
+                "nope",
+                &EndpointPatch {
+                    enabled: Some(false),
+                    ..Default::default()
+                },
                 &endpoint_audit("webhook_endpoint.update", "nope", "2026-11-28T09:01:00Z")
             )
             .await,
@@ -625,9 +629,16 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
         fields: vec![],
         ..crm.clone()
     };
+    let patch = EndpointPatch {
+        url: Some(moved.url.clone()),
+        enabled: Some(false),
+        fields: Some(vec![]),
+        ..Default::default()
+    };
     w.store
         .update_endpoint(
-            &moved,
+            "crm",
+            &patch,
             &endpoint_audit("webhook_endpoint.update", "crm", "2026-11-28T09:04:00Z"),
         )
         .await
@@ -648,7 +659,11 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
     w.store.endpoint_failed("crm", t("2026-11-28T09:05:00Z")).await.unwrap();
     w.store
         .update_endpoint(
-            &enabled,
+            "crm",
+            &EndpointPatch {
+                enabled: Some(true),
+                ..Default::default()
+            },
             &endpoint_audit("webhook_endpoint.update", "crm", "2026-11-28T09:06:00Z"),
         )
         .await
@@ -665,13 +680,13 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
     );
 
     // Disabled by an operator.
-    let off = Endpoint {
-        enabled: false,
-        ..enabled.clone()
-    };
     w.store
         .update_endpoint(
-            &off,
+            "crm",
+            &EndpointPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
             &endpoint_audit("webhook_endpoint.update", "crm", "2026-11-28T09:07:00Z"),
         )
         .await
@@ -679,6 +694,23 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
     let record = w.store.endpoint("crm").await.unwrap().unwrap();
     assert_eq!(record.disabled_reason.as_deref(), Some("disabled by an operator"));
     assert_eq!(record.disabled_at, Some(t("2026-11-28T09:07:00Z")));
+
+    // A patch of another setting writes only that one: the state left by others stays.
+    w.store
+        .update_endpoint(
+            "crm",
+            &EndpointPatch {
+                fields: Some(vec!["data.number".into()]),
+                ..Default::default()
+            },
+            &endpoint_audit("webhook_endpoint.update", "crm", "2026-11-28T09:07:30Z"),
+        )
+        .await
+        .unwrap();
+    let record = w.store.endpoint("crm").await.unwrap().unwrap();
+    assert_eq!(record.endpoint.fields, vec!["data.number".to_owned()]);
+    assert!(!record.endpoint.enabled);
+    assert_eq!(record.disabled_reason.as_deref(), Some("disabled by an operator"));
 
     // Deleted: gone from reads, not seeded again, not changed further; created anew over it.
     w.store
@@ -711,7 +743,11 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
             .await,
         w.store
             .update_endpoint(
-                &crm,
+                "crm",
+                &EndpointPatch {
+                    url: Some(crm.url.clone()),
+                    ..Default::default()
+                },
                 &endpoint_audit("webhook_endpoint.update", "crm", "2026-11-28T09:10:00Z"),
             )
             .await,
@@ -753,6 +789,7 @@ async fn endpoints_are_created_updated_and_deleted_with_their_audit() {
         [
             "webhook_endpoint.create",
             "webhook_endpoint.delete",
+            "webhook_endpoint.update",
             "webhook_endpoint.update",
             "webhook_endpoint.update",
             "webhook_endpoint.update",

@@ -157,6 +157,7 @@ def test_mark_paid_goes_through_fulfilment_and_webhooks_and_a_paid_invoice_canno
     assert names == [f"Акт {inv['number']}.pdf", f"Счёт {inv['number']}.pdf"]
     paid = events_for(published, inv["id"])
     assert len(paid) == 1 and paid[0]["detail"]["data"]["payment"]["provider"] == "manual"
+    assert paid[0]["detail"]["data"]["payment"]["reference"] == "ПКО № 17"
     assert paid[0]["detail"]["data"]["marked_by"] == ACTOR
     subs = admin(app, "GET", f"/accounts/{inv['account']}/subscriptions").json()["subscriptions"]
     assert [(s["plan"], s["status"]) for s in subs] == [("start", "active")]
@@ -273,11 +274,16 @@ def test_replay_sends_the_same_event_again_and_endpoints_are_managed(app):
     assert admin(app, "DELETE", f"/webhooks/{hook}").status_code == 204
     assert admin(app, "GET", f"/webhooks/{hook}").status_code == 404
     assert admin(app, "POST", "/webhooks", json=body).status_code == 201  # over its tombstone
+    # It takes only invoice.paid: a replay of invoice.issued would send what it did not ask for.
+    refused = admin(app, "POST", f"/events/{event_id}/replay", json={"endpoint_id": hook})
+    assert refused.status_code == 409 and refused.json()["error"] == "endpoint_not_subscribed"
+    patched = admin(app, "PATCH", f"/webhooks/{hook}", json={"url": f"{app}/webhook-receiver/demo?v=2"})
+    assert patched.status_code == 200 and patched.json()["events"] == ["invoice.paid"]  # the rest kept
 
     log = admin(app, "GET", "/audit?limit=100").json()["entries"]
     mine = [e["action"] for e in log if e["target"] in (f"webhook_endpoint:{hook}", f"event:{event_id}")]
-    assert mine == ["webhook_endpoint.create", "webhook_endpoint.delete", "webhook_endpoint.update",
-                    "webhook_endpoint.create", "webhook.replay"], mine
+    assert mine == ["webhook_endpoint.update", "webhook_endpoint.create", "webhook_endpoint.delete",
+                    "webhook_endpoint.update", "webhook_endpoint.create", "webhook.replay"], mine
     assert all(e["actor"] == ACTOR for e in log if e["target"] == f"webhook_endpoint:{hook}")
 
 

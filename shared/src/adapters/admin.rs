@@ -20,8 +20,8 @@ use super::dynamo::{
 use super::webhooks::{DELETED, LIVE, endpoint_item, endpoint_pk};
 use crate::domain::{Invoice, Status};
 use crate::ports::{
-    AdminStore, AttemptLog, AuditEntry, EndpointChangeError, HistoryEntry, InvoiceRecord, MailJournal, MailLog,
-    ManualChange, OutboxEvent, Page, StoreError, SubscriptionState,
+    AdminStore, AttemptLog, AuditEntry, EndpointChangeError, EndpointPatch, Fact, HistoryEntry, InvoiceRecord,
+    MailJournal, MailLog, ManualChange, OutboxEvent, Page, StoreError, SubscriptionState,
 };
 use crate::webhooks::Endpoint;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -257,6 +257,33 @@ fn causal_rank(entry: &HistoryEntry) -> u8 {
     }
 }
 
+/// The invoice attribute a manual fact is kept in.
+fn fact_attribute(fact: Fact) -> &'static str {
+    match fact {
+        Fact::VoidReason => "void_reason",
+        Fact::VoidedAt => "voided_at",
+        Fact::VoidedBy => "voided_by",
+        Fact::Resolution => "resolution",
+        Fact::PaidAt => "paid_at",
+        Fact::PaymentProvider => "payment_provider",
+        Fact::PaymentId => "payment_id",
+        Fact::PaymentReference => "payment_reference",
+        Fact::PaidBy => "paid_by",
+    }
+}
+
+/// The payment `record_mismatch` noted on an invoice it sent to review.
+fn review_payment(item: &Item, invoice_id: &str) -> Option<crate::payments::PaymentNotice> {
+    Some(crate::payments::PaymentNotice {
+        provider: crate::payments::provider_name(&optional_string(item, "review_provider")?)?,
+        payment_id: optional_string(item, "review_payment_id")?,
+        invoice: crate::payments::InvoiceRef::Id(invoice_id.to_owned()),
+        amount: crate::domain::Kopecks(number_attr(item, "review_amount").ok()?),
+        currency: optional_string(item, "review_currency")?,
+        succeeded: true,
+    })
+}
+
 fn attempt_log(event_id: &str, item: Item) -> Result<AttemptLog, StoreError> {
     Ok(AttemptLog {
         event_id: event_id.to_owned(),
@@ -400,6 +427,10 @@ impl MailJournal for DynamoStore {
 }
 
 impl AdminStore for DynamoStore {
+    fn valid_cursor(&self, cursor: &str) -> bool {
+        valid_cursor(cursor)
+    }
+
     async fn invoice_record(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
         let Some(item) = self.get_item(invoice_pk(id), "INVOICE").await? else {
             return Ok(None);
@@ -410,6 +441,7 @@ impl AdminStore for DynamoStore {
             fulfilled_at: optional_time(&item, "fulfilled_at"),
             act_key: text("act_key"),
             review_reason: text("review_reason"),
+            review_payment: review_payment(&item, id),
             email_message_id: text("email_message_id"),
             void_reason: text("void_reason"),
             invoice: invoice_from_item(item)?,
@@ -505,7 +537,7 @@ impl AdminStore for DynamoStore {
     /// `invoice_id` is the invoice's when unset); (3) the payment, if any, as `paid`.
     async fn apply_manual(&self, change: &ManualChange<'_>) -> Result<bool, StoreError> {
         let invoice = change.invoice;
-        let set: Vec<(&str, AttributeValue)> = change.set.iter().map(|(k, v)| (*k, s(v))).collect();
+        let set: Vec<(&str, AttributeValue)> = change.facts.iter().map(|(k, v)| (fact_attribute(*k), s(v))).collect();
         let audit = AuditEntry {
             invoice_id: Some(change.audit.invoice_id.clone().unwrap_or_else(|| invoice.id.clone())),
             ..change.audit.clone()
@@ -576,33 +608,41 @@ impl AdminStore for DynamoStore {
 
     /// An update, not a put: what the delivery function recorded (`last_failure_at`) stays, and
     /// an endpoint disabled before keeps why and when.
-    async fn update_endpoint(&self, endpoint: &Endpoint, audit: &AuditEntry) -> Result<(), EndpointChangeError> {
-        let settings: Item = serde_dynamo::to_item(endpoint).map_err(store_err)?;
+    async fn update_endpoint(
+        &self,
+        id: &str,
+        patch: &EndpointPatch,
+        audit: &AuditEntry,
+    ) -> Result<(), EndpointChangeError> {
+        let settings: Item = serde_dynamo::to_item(patch).map_err(store_err)?;
         let mut update = Update::builder()
             .table_name(self.table())
-            .key("pk", s(endpoint_pk(&endpoint.id)))
+            .key("pk", s(endpoint_pk(id)))
             .key("sk", s("ENDPOINT"))
             .condition_expression("entity = :live")
             .expression_attribute_values(":live", s(LIVE));
-        let mut sets = Vec::new();
-        for (i, (name, value)) in settings.into_iter().filter(|(name, _)| name != "id").enumerate() {
+        let mut sets = vec!["updated_at = :now".to_owned()];
+        update = update.expression_attribute_values(":now", s(audit.at.to_rfc3339()));
+        for (i, (name, value)) in settings.into_iter().enumerate() {
             sets.push(format!("#f{i} = :f{i}"));
             update = update
                 .expression_attribute_names(format!("#f{i}"), name)
                 .expression_attribute_values(format!(":f{i}"), value);
         }
-        let removed = if endpoint.enabled {
-            "failing_since, disabled_reason, disabled_at"
-        } else {
-            sets.push("disabled_reason = if_not_exists(disabled_reason, :reason)".into());
-            sets.push("disabled_at = if_not_exists(disabled_at, :at)".into());
-            update = update
-                .expression_attribute_values(":reason", s(OPERATOR_DISABLED))
-                .expression_attribute_values(":at", s(audit.at.to_rfc3339()));
-            "failing_since"
+        let removed = match patch.enabled {
+            Some(true) => " REMOVE failing_since, disabled_reason, disabled_at",
+            Some(false) => {
+                sets.push("disabled_reason = if_not_exists(disabled_reason, :reason)".into());
+                sets.push("disabled_at = if_not_exists(disabled_at, :at)".into());
+                update = update
+                    .expression_attribute_values(":reason", s(OPERATOR_DISABLED))
+                    .expression_attribute_values(":at", s(audit.at.to_rfc3339()));
+                " REMOVE failing_since"
+            }
+            None => "",
         };
         let update = update
-            .update_expression(format!("SET {} REMOVE {removed}", sets.join(", ")))
+            .update_expression(format!("SET {}{removed}", sets.join(", ")))
             .build()
             .map_err(store_err)?;
         let change = TransactWriteItem::builder().update(update).build();

@@ -536,7 +536,14 @@ impl PaymentStore for DynamoStore {
             invoice,
             PAYABLE,
             Status::NeedsReview,
-            &[("review_reason", s(reason))],
+            &[
+                ("review_reason", s(reason)),
+                // The payment under review, for the operator who settles it.
+                ("review_provider", s(payment.provider)),
+                ("review_payment_id", s(&payment.payment_id)),
+                ("review_amount", n(payment.amount.0)),
+                ("review_currency", s(&payment.currency)),
+            ],
             "",
             &[],
             &[],

@@ -285,12 +285,7 @@ impl crate::ports::WebhookStore for MemoryWebhooks {
             if s.0.iter().any(|r| r.endpoint.id == endpoint.id) {
                 return false;
             }
-            s.0.push(crate::ports::EndpointRecord {
-                endpoint: endpoint.clone(),
-                failing_since: None,
-                disabled_reason: None,
-                disabled_at: None,
-            });
+            s.0.push(crate::ports::EndpointRecord::new(endpoint.clone()));
             true
         }))
     }

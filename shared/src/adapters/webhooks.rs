@@ -153,7 +153,13 @@ impl WebhookStore for DynamoStore {
             ("pk".to_owned(), s(format!("DELIVERY#{}", entry.event_id))),
             (
                 "sk".to_owned(),
-                s(format!("{}#{:02}", entry.endpoint_id, entry.attempt)),
+                // The time too: an operator's replay may take the number of a retry still pending.
+                s(format!(
+                    "{}#{:02}#{}",
+                    entry.endpoint_id,
+                    entry.attempt,
+                    entry.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                )),
             ),
             ("entity".to_owned(), s("webhook_attempt")),
             ("event_type".to_owned(), s(&entry.event_type)),

@@ -7,14 +7,13 @@ use super::error::ApiError;
 use super::view::InvoiceView;
 use super::{body, idempotency_header, no_store};
 use crate::admin::Done;
-use crate::admin::{Admin, AdminError, EndpointPatch, Resolution};
+use crate::admin::{Admin, AdminError, Resolution};
 use crate::domain::{Buyer, Invoice, Order, Status};
 use crate::ports::{
-    AdminStore, AttemptLog, AuditEntry, DocumentStore, EndpointRecord, FulfilStore, HistoryEntry, InvoiceIssuer,
-    Mailer, Page, SubscriptionState, WebhookSender,
+    AdminStore, AttemptLog, AuditEntry, DocumentStore, EndpointPatch, EndpointRecord, FulfilStore, HistoryEntry,
+    InvoiceIssuer, Mailer, Page, SendError, SubscriptionState, WebhookSender,
 };
 use crate::webhooks::{Condition, Endpoint, WebhookError};
-use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -62,18 +61,30 @@ pub enum Auth {
     ApiKey(String),
 }
 
-/// Who is calling, as recorded in audit entries.
+/// Who is calling, as recorded in audit entries (put there by the guard before any route).
 #[derive(Clone, Debug)]
 pub struct Actor(pub String);
+
+impl<T: Send + Sync> axum::extract::FromRequestParts<T> for Actor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &T) -> Result<Self, Response> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .ok_or_else(|| unauthenticated("Не удалось установить, кто вызывает API.").json())
+    }
+}
 
 fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
-/// A refusal; a 401 says which scheme to use.
-fn refusal(e: ApiError) -> Response {
+/// A refusal; a 401 of the local key says which scheme to use.
+fn refusal(e: ApiError, auth: &Auth) -> Response {
     let mut res = e.json();
-    if res.status() == StatusCode::UNAUTHORIZED {
+    if res.status() == StatusCode::UNAUTHORIZED && matches!(auth, Auth::ApiKey(_)) {
         res.headers_mut()
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"autobill\""));
     }
@@ -146,7 +157,7 @@ async fn guard(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) 
             request.extensions_mut().insert(actor);
             no_store(next.run(request).await)
         }
-        Err(refused) => no_store(refusal(refused)),
+        Err(refused) => no_store(refusal(refused, &auth)),
     }
 }
 
@@ -186,6 +197,35 @@ impl From<AdminError> for ApiError {
                     ),
                 )
             },
+            AdminError::EndpointNotSubscribed => ApiError::new(
+                StatusCode::CONFLICT,
+                "endpoint_not_subscribed",
+                "Этот адрес вебхуков не принимает такое событие (его события или условия).",
+            ),
+            AdminError::EndpointMisconfigured(ref why) => {
+                tracing::warn!(reason = %why, "replay to a misconfigured endpoint refused");
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "endpoint_misconfigured",
+                    "Адрес или секрет этого адреса вебхуков неисправен: исправьте его, затем повторите.",
+                )
+            }
+            AdminError::Send(SendError::Refused(ref why)) => {
+                tracing::error!(reason = %why, "resend refused by the mail service");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "email_refused",
+                    "Почтовый сервис отказался отправить письмо; оно не отправлено.",
+                )
+            }
+            AdminError::Send(SendError::Unknown(ref why)) => {
+                tracing::error!(reason = %why, "resend outcome unknown");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "email_outcome_unknown",
+                    "Неизвестно, ушло ли письмо: проверьте историю счёта, прежде чем отправлять снова.",
+                )
+            }
             AdminError::NotFulfilled => ApiError::new(
                 StatusCode::CONFLICT,
                 "not_fulfilled",
@@ -193,7 +233,6 @@ impl From<AdminError> for ApiError {
             ),
             AdminError::InvalidEndpoint(e) => endpoint_invalid(&e),
             AdminError::Create(e) => e.into(),
-            AdminError::Send(ref s) => ApiError::unavailable("sending e-mail failed", s),
             AdminError::Store(ref s) => ApiError::unavailable("store failed", s),
             e @ (AdminError::Mime(_) | AdminError::MissingDocument(_)) => ApiError::internal("resend failed", &e),
         }
@@ -443,26 +482,6 @@ fn audit_view(a: &AuditEntry) -> AuditView<'_> {
     }
 }
 
-/// `limit` (1–100, default 50) and `cursor` from the query.
-fn paging(query: &HashMap<String, String>) -> Result<(usize, Option<&str>), ApiError> {
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                return Err(ApiError::validation(
-                    [("limit".to_owned(), "out_of_range")].into_iter().collect(),
-                ));
-            }
-        },
-    };
-    let cursor = query.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
-    if cursor.is_some_and(|c| !crate::adapters::admin::valid_cursor(c)) {
-        return Err(ApiError::bad_request("invalid_cursor", "Курсор страницы повреждён."));
-    }
-    Ok((limit, cursor))
-}
-
 type St<S, D, M, H> = State<Arc<AdminApi<S, D, M, H>>>;
 type Q = Query<HashMap<String, String>>;
 
@@ -473,32 +492,47 @@ where
     M: Mailer + 'static,
     H: WebhookSender + 'static,
 {
-    /// The public view of an invoice with a fresh download link.
-    async fn view(&self, invoice: &Invoice, base: &str, act: bool) -> Result<InvoiceView, ApiError> {
+    /// The public view of an invoice with a fresh download link (the permanent one if
+    /// presigning fails: the answer must not fail after an action was done).
+    async fn view(&self, invoice: &Invoice, base: &str, act: bool) -> InvoiceView {
         let links = &self.admin.links;
-        let pdf_url = self
-            .admin
-            .invoices
-            .pdf_link(invoice, self.pdf_link_ttl)
-            .await
-            .map_err(|e| ApiError::unavailable("presigning failed", &e))?;
+        let pdf_url = match self.admin.invoices.pdf_link(invoice, self.pdf_link_ttl).await {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::warn!(invoice = %invoice.id, error = %e, "presigning failed; the permanent link is shown");
+                links.pdf_url(base, &invoice.id)
+            }
+        };
         let mut view = InvoiceView::new(invoice, pdf_url, links.invoice_url(base, &invoice.id));
         view.act_url = act.then(|| links.act_url(base, &invoice.id));
-        Ok(view)
+        view
+    }
+
+    /// `limit` (1–100, default 50) and `cursor` from the query.
+    fn paging<'q>(&self, query: &'q HashMap<String, String>) -> Result<(usize, Option<&'q str>), ApiError> {
+        let limit = match query.get("limit") {
+            None => 50,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::validation(
+                        [("limit".to_owned(), "out_of_range")].into_iter().collect(),
+                    ));
+                }
+            },
+        };
+        let cursor = query.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
+        if cursor.is_some_and(|c| !self.admin.valid_cursor(c)) {
+            return Err(ApiError::bad_request("invalid_cursor", "Курсор страницы повреждён."));
+        }
+        Ok((limit, cursor))
     }
 
     async fn done(&self, done: Result<Done, AdminError>, headers: &HeaderMap) -> Result<Response, ApiError> {
         let done = done?;
-        let act = self
-            .admin
-            .invoices
-            .store
-            .act_key(&done.invoice.id)
-            .await
-            .map_err(|e| ApiError::unavailable("reading invoice failed", &e))?;
         let view = self
-            .view(&done.invoice, &self.admin.links.base(headers), act.is_some())
-            .await?;
+            .view(&done.invoice, &self.admin.links.base(headers), done.act)
+            .await;
         Ok(axum::Json(json!({"invoice": view, "audit_id": done.audit_id, "event_id": done.event_id})).into_response())
     }
 
@@ -508,9 +542,7 @@ where
         let order = Order::validate(&input, &self.admin.invoices.billing.plans).map_err(ApiError::validation)?;
         let key = key.or_else(|| order.idempotency_key.clone());
         let issued = self.admin.create(&order, key.as_deref(), &actor.0).await?;
-        let view = self
-            .view(&issued.invoice, &self.admin.links.base(headers), false)
-            .await?;
+        let view = self.view(&issued.invoice, &self.admin.links.base(headers), false).await;
         let location = HeaderValue::from_str(&view.invoice_url).unwrap_or(HeaderValue::from_static("/"));
         let mut res = (StatusCode::CREATED, axum::Json(view)).into_response();
         res.headers_mut().insert(LOCATION, location);
@@ -535,7 +567,7 @@ where
                 ));
             }
         };
-        let (limit, cursor) = paging(query)?;
+        let (limit, cursor) = self.paging(query)?;
         Ok(invoice_list(
             self.admin.invoices_with_status(status, limit, cursor).await?,
         ))
@@ -546,7 +578,7 @@ where
         let r = &detail.record;
         let view = self
             .view(&r.invoice, &self.admin.links.base(headers), r.act_key.is_some())
-            .await?;
+            .await;
         let mut documents = vec![json!({"kind": "invoice", "key": r.invoice.pdf_key()})];
         if let Some(act) = &r.act_key {
             documents.push(json!({"kind": "act", "key": act}));
@@ -564,6 +596,28 @@ where
             deliveries: attempts(&detail.deliveries),
         };
         Ok(axum::Json(body).into_response())
+    }
+
+    /// `POST /admin/invoices/{ref}/{action}`: void, mark-paid, resolve, resend.
+    async fn act(
+        &self,
+        reference: &str,
+        action: &str,
+        actor: &Actor,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Response, ApiError> {
+        match action {
+            "void" => self.void(reference, actor, headers, body).await,
+            "mark-paid" => self.mark_paid(reference, actor, headers, body).await,
+            "resolve" => self.resolve(reference, actor, headers, body).await,
+            "resend" => self.resend(reference, actor, headers, body).await,
+            _ => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Нет такого действия со счётом.",
+            )),
+        }
     }
 
     async fn void(
@@ -663,7 +717,7 @@ where
     }
 
     async fn account_invoices(&self, account: &str, query: &HashMap<String, String>) -> Result<Response, ApiError> {
-        let (limit, cursor) = paging(query)?;
+        let (limit, cursor) = self.paging(query)?;
         Ok(invoice_list(
             self.admin.invoices_of_account(account, limit, cursor).await?,
         ))
@@ -705,12 +759,7 @@ where
             enabled: enabled.unwrap_or(true),
         };
         let created = self.admin.create_endpoint(endpoint, &actor.0).await?;
-        let record = EndpointRecord {
-            endpoint: created,
-            failing_since: None,
-            disabled_reason: None,
-            disabled_at: None,
-        };
+        let record = EndpointRecord::new(created);
         let mut view = endpoint_view(&record);
         view.secret = Some(&record.endpoint.secret);
         Ok((StatusCode::CREATED, axum::Json(view)).into_response())
@@ -767,7 +816,7 @@ where
     }
 
     async fn audit(&self, query: &HashMap<String, String>) -> Result<Response, ApiError> {
-        let (limit, cursor) = paging(query)?;
+        let (limit, cursor) = self.paging(query)?;
         let page = self.admin.audit_log(limit, cursor).await?;
         let entries: Vec<AuditView> = page.items.iter().map(audit_view).collect();
         Ok(axum::Json(json!({"entries": entries, "next_cursor": page.next})).into_response())
@@ -790,7 +839,7 @@ where
         .route(
             "/admin/invoices",
             post(
-                |State(api): St<S, D, M, H>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
+                |State(api): St<S, D, M, H>, actor: Actor, headers: HeaderMap, body: Body| async move {
                     answer(api.create(&actor, &headers, body).await)
                 },
             )
@@ -803,34 +852,10 @@ where
             }),
         )
         .route(
-            "/admin/invoices/{ref}/void",
+            "/admin/invoices/{ref}/{action}",
             post(
-                |State(api): St<S, D, M, H>, Path(r): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
-                    answer(api.void(&r, &actor, &headers, body).await)
-                },
-            ),
-        )
-        .route(
-            "/admin/invoices/{ref}/mark-paid",
-            post(
-                |State(api): St<S, D, M, H>, Path(r): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
-                    answer(api.mark_paid(&r, &actor, &headers, body).await)
-                },
-            ),
-        )
-        .route(
-            "/admin/invoices/{ref}/resolve",
-            post(
-                |State(api): St<S, D, M, H>, Path(r): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
-                    answer(api.resolve(&r, &actor, &headers, body).await)
-                },
-            ),
-        )
-        .route(
-            "/admin/invoices/{ref}/resend",
-            post(
-                |State(api): St<S, D, M, H>, Path(r): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
-                    answer(api.resend(&r, &actor, &headers, body).await)
+                |State(api): St<S, D, M, H>, Path((r, action)): Path<(String, String)>, actor: Actor, headers: HeaderMap, body: Body| async move {
+                    answer(api.act(&r, &action, &actor, &headers, body).await)
                 },
             ),
         )
@@ -849,7 +874,7 @@ where
         .route(
             "/admin/webhooks",
             get(|State(api): St<S, D, M, H>| async move { answer(api.endpoints().await) }).post(
-                |State(api): St<S, D, M, H>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
+                |State(api): St<S, D, M, H>, actor: Actor, headers: HeaderMap, body: Body| async move {
                     answer(api.create_endpoint(&actor, &headers, body).await)
                 },
             ),
@@ -858,12 +883,12 @@ where
             "/admin/webhooks/{id}",
             get(|State(api): St<S, D, M, H>, Path(id): Path<String>| async move { answer(api.endpoint(&id).await) })
                 .patch(
-                    |State(api): St<S, D, M, H>, Path(id): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
+                    |State(api): St<S, D, M, H>, Path(id): Path<String>, actor: Actor, headers: HeaderMap, body: Body| async move {
                         answer(api.update_endpoint(&id, &actor, &headers, body).await)
                     },
                 )
                 .delete(
-                    |State(api): St<S, D, M, H>, Path(id): Path<String>, Extension(actor): Extension<Actor>| async move {
+                    |State(api): St<S, D, M, H>, Path(id): Path<String>, actor: Actor| async move {
                         answer(api.delete_endpoint(&id, &actor).await)
                     },
                 ),
@@ -875,7 +900,7 @@ where
         .route(
             "/admin/events/{event_id}/replay",
             post(
-                |State(api): St<S, D, M, H>, Path(id): Path<String>, Extension(actor): Extension<Actor>, headers: HeaderMap, body: Body| async move {
+                |State(api): St<S, D, M, H>, Path(id): Path<String>, actor: Actor, headers: HeaderMap, body: Body| async move {
                     answer(api.replay(&id, &actor, &headers, body).await)
                 },
             ),
@@ -951,7 +976,7 @@ mod tests {
             }
             authenticate(&auth, &req)
         };
-        let missing = refusal(with(&[]).expect_err("no key"));
+        let missing = refusal(with(&[]).expect_err("no key"), &auth);
         assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
         assert!(missing.headers().contains_key(WWW_AUTHENTICATE));
         assert_eq!(
