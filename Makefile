@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole system locally) and `make test` (every test).
-.PHONY: run test job lint fmt bench package clean
+.PHONY: run test job lint fmt bench package sizes clean
 
 run:
 	bash infra/local/run.sh
@@ -24,9 +24,14 @@ fmt:
 bench:
 	CARGO_TARGET_DIR=$${CARGO_TARGET_DIR:-/var/tmp/autobill-target} cargo bench -p autobill
 
-# Lambda artefacts for `sam deploy` (needs `pip install cargo-lambda`).
+# Lambda artefacts for `sam deploy`: every function's bootstrap (arm64, x86_64 if the aarch64
+# target can't be installed), release profile, with a size table; fails over 8 MB. Installs the
+# pinned cargo-lambda + zig (infra/package-requirements.txt) into .venv. `make sizes`: the table only.
 package:
-	cargo lambda build --release --arm64
+	bash infra/package.sh
+
+sizes:
+	bash infra/package.sh --report
 
 clean:
-	rm -rf .local .venv
+	rm -rf .local .venv .venv-sam

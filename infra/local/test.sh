@@ -39,7 +39,24 @@ ensure_browser() {
   echo "$want" > "$dir/node_modules/.lock.sha"
 }
 
+# The template check's `sam validate --lint` (tests/e2e/test_template.py): aws-sam-cli, pinned in
+# infra/local/sam-requirements.txt, in a venv of its own (it downgrades boto3 and click, which
+# moto needs newer, if the two share one). Installed once, again when the pin changes; quiet.
+ensure_sam() {
+  local venv="$ROOT/.venv-sam" req="$ROOT/infra/local/sam-requirements.txt"
+  local stamp="$venv/.requirements.sha" want
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/sam" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "==> installing the AWS SAM CLI (sam validate --lint) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" > "$stamp"
+  fi
+  export AUTOBILL_SAM="$venv/bin/sam"
+}
+
 ensure_venv
+ensure_sam
 ensure_browser
 echo "==> building"
 cargo build --quiet --workspace --all-targets

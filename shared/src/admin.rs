@@ -295,6 +295,14 @@ where
             });
         }
         tracing::info!(invoice = %invoice.id, number = %invoice.number, to = %change.to, actor = %change.audit.actor, "manual action applied");
+        match change.to {
+            Status::Paid => {
+                let provider = change.event.detail["data"]["payment"]["provider"].as_str();
+                crate::metrics::count("PaymentsRecorded", provider.unwrap_or(MANUAL));
+            }
+            Status::Void => crate::metrics::count("InvoicesVoided", MANUAL),
+            _ => {}
+        }
         // Done for good: what follows only describes it, and must not turn it into an error.
         let after = match self.store().get_invoice(&invoice.id).await {
             Ok(Some(after)) => after,
@@ -543,6 +551,7 @@ where
         let message_id = self.mailer.send_raw(&recipient, mime).await?;
         let now = self.now();
         tracing::info!(invoice = %invoice.id, message_id = %message_id, mail, "documents e-mailed again by an operator");
+        crate::metrics::count("EmailsSent", mail);
         self.store()
             .note_mail(MailLog {
                 invoice_id: invoice.id.clone(),

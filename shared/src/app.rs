@@ -254,6 +254,7 @@ pub async fn scheduler_retries() -> Result<crate::adapters::webhooks::SchedulerR
         need("AUTOBILL_WEBHOOK_RETRY_GROUP")?,
         need("AUTOBILL_WEBHOOK_RETRY_TARGET_ARN")?,
         need("AUTOBILL_WEBHOOK_RETRY_ROLE_ARN")?,
+        var("AUTOBILL_WEBHOOK_RETRY_DLQ_ARN"),
     ))
 }
 
@@ -309,24 +310,31 @@ pub async fn serve_job(job: &'static str) -> Result<(), lambda_http::Error> {
     .await
 }
 
-pub type AwsAdminApi = crate::http::admin::AdminApi<
-    DynamoStore,
-    S3Documents,
-    crate::adapters::SesMailer,
-    crate::adapters::webhooks::HttpSender,
->;
+pub type AwsAdminApi<H = crate::adapters::webhooks::HttpSender> =
+    crate::http::admin::AdminApi<DynamoStore, S3Documents, crate::adapters::SesMailer, H>;
 
 /// The management API: the table, the bucket, SES (resends) and webhook delivery (replays).
 pub async fn admin_api() -> Result<(Arc<AwsAdminApi>, Settings), ConfigError> {
+    let sender = crate::adapters::webhooks::HttpSender::new(webhook_policy(), std::time::Duration::from_secs(15))
+        .map_err(|e| invalid("webhooks", e))?;
+    admin_api_with(sender).await
+}
+
+/// The management API's invoice side (the `admin-api` function): everything but replays, so no
+/// HTTP client is linked in.
+pub async fn admin_invoices_api() -> Result<(Arc<AwsAdminApi<crate::delivery::NoSender>>, Settings), ConfigError> {
+    admin_api_with(crate::delivery::NoSender).await
+}
+
+async fn admin_api_with<H: crate::ports::WebhookSender>(
+    sender: H,
+) -> Result<(Arc<AwsAdminApi<H>>, Settings), ConfigError> {
     let billing = Arc::new(BillingConfig::from_env()?);
     let settings = Settings::from_env()?;
     let from = var("AUTOBILL_SENDER_EMAIL").ok_or(ConfigError::Missing("AUTOBILL_SENDER_EMAIL"))?;
-    let policy = webhook_policy();
     let sdk = crate::aws::sdk_config().await;
     let store = DynamoStore::new(crate::aws::dynamodb(&sdk), &settings.table);
     let clock: Arc<dyn crate::ports::Clock> = Arc::new(SystemClock);
-    let sender = crate::adapters::webhooks::HttpSender::new(policy, std::time::Duration::from_secs(15))
-        .map_err(|e| invalid("webhooks", e))?;
     let admin = crate::admin::Admin {
         invoices: Invoices {
             store: store.clone(),
@@ -340,7 +348,7 @@ pub async fn admin_api() -> Result<(Arc<AwsAdminApi>, Settings), ConfigError> {
             sender,
             scheduler: crate::delivery::NoRetries,
             clock,
-            policy,
+            policy: webhook_policy(),
         },
         links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
         from,

@@ -145,6 +145,7 @@ impl<S: PaymentStore, L: PaymentLookup> Callbacks<S, L> {
         {
             Recorded::Applied => {
                 tracing::info!(provider, payment, invoice = %invoice.id, number = %invoice.number, "invoice paid");
+                crate::metrics::count("PaymentsRecorded", provider);
                 Ok(Handled::Paid)
             }
             Recorded::Duplicate => Ok(Handled::Duplicate),

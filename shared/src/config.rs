@@ -266,6 +266,19 @@ mod tests {
     }
 
     #[test]
+    fn the_compiled_in_time_zones_are_europe_asia_and_utc() {
+        let demo = include_str!("../../infra/local/config.toml");
+        for zone in ["Europe/Kaliningrad", "Asia/Vladivostok", "Asia/Almaty", "UTC"] {
+            let text = demo.replace("\"Europe/Moscow\"", &format!("{zone:?}"));
+            let cfg = BillingConfig::parse(&text, ConfigFormat::Toml).unwrap();
+            assert_eq!(cfg.seller.time_zone.name(), zone);
+        }
+        let elsewhere = demo.replace("\"Europe/Moscow\"", "\"America/New_York\"");
+        let err = BillingConfig::parse(&elsewhere, ConfigFormat::Toml).unwrap_err();
+        assert!(err.contains("America/New_York"), "{err}");
+    }
+
+    #[test]
     fn a_bad_seller_account_is_refused() {
         let text =
             include_str!("../../infra/local/config.toml").replace("40702810238000001234", "40702810338000001234");

@@ -150,6 +150,10 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             AttemptOutcome::Status { code, .. } => Some(*code),
             _ => None,
         };
+        crate::metrics::count("WebhookAttempts", "webhooks");
+        if !status.is_some_and(|code| (200..300).contains(&code)) {
+            crate::metrics::count("WebhookAttemptsFailed", "webhooks");
+        }
         self.store
             .log_attempt(&AttemptLog {
                 event_id,
@@ -212,6 +216,20 @@ pub struct NoRetries;
 impl RetryScheduler for NoRetries {
     async fn schedule(&self, _task: &RetryTask, _at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
         Err(StoreError("this process does not schedule webhook retries".into()))
+    }
+}
+
+/// For processes that never send webhooks (the invoice side of the management API): linking no
+/// HTTP client keeps their binaries small. Every "attempt" fails as a network error.
+pub struct NoSender;
+
+impl WebhookSender for NoSender {
+    async fn post(&self, _url: &str, _headers: &[(&str, String)], _body: Vec<u8>) -> Response {
+        Response {
+            outcome: AttemptOutcome::Network,
+            latency_ms: 0,
+            body: "this process sends no webhooks".into(),
+        }
     }
 }
 

@@ -171,6 +171,7 @@ impl<S: FulfilStore + MailJournal, D: DocumentStore, M: Mailer> Fulfil<S, D, M> 
             Ok(message_id) => {
                 self.store.email_sent(&invoice.id, &token, &message_id).await?;
                 tracing::info!(invoice = %invoice.id, message_id = %message_id, "closing documents e-mailed");
+                crate::metrics::count("EmailsSent", "closing");
                 self.store
                     .note_mail(MailLog {
                         invoice_id: invoice.id.clone(),

@@ -362,6 +362,7 @@ impl<S: RenewalStore + MailJournal + Clone, D: DocumentStore + Clone, M: Mailer>
         match sent {
             Ok(message_id) => {
                 tracing::info!(invoice = %invoice.id, number = %invoice.number, days, message_id = %message_id, "renewal reminder e-mailed");
+                crate::metrics::count("EmailsSent", "reminder");
                 self.store
                     .note_mail(MailLog {
                         invoice_id: invoice.id.clone(),

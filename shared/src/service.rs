@@ -177,6 +177,7 @@ impl<S: InvoiceIssuer, D: DocumentStore> Invoices<S, D> {
                         false => None,
                     };
                     tracing::info!(invoice = %invoice.id, number = %invoice.number, total = invoice.total.0, "invoice issued");
+                    crate::metrics::count("InvoicesIssued", "invoices");
                     return Ok(Issued {
                         invoice,
                         replayed: false,

@@ -1,5 +1,6 @@
 //! Webhook delivery with controlled time: a fake receiver, a fake scheduler (the test decides
 //! when a retry is due), the in-memory store — and, for timeouts, a real socket that never answers.
+//! The AWS retry scheduler itself is tested against the local AWS at the end.
 
 mod common;
 
@@ -326,4 +327,64 @@ async fn a_retry_that_cannot_be_scheduled_is_an_error_not_a_silent_loss() {
     };
     // The error makes EventBridge deliver the event again (and dead-letter it in the end).
     assert!(webhooks.on_event(&paid("pro", 1)).await.is_err());
+}
+
+/// The AWS retry scheduler against the local AWS: a one-time schedule per attempt, at the
+/// attempt's time, invoking the delivery function with the task, with bounded retries and the
+/// dead-letter queue; the same attempt scheduled twice is one schedule.
+#[tokio::test]
+async fn retries_become_one_time_schedules_with_a_dead_letter_queue() {
+    use autobill::adapters::webhooks::SchedulerRetries;
+    let _ = common::env("AWS_ENDPOINT_URL");
+    let sdk = autobill::aws::sdk_config().await;
+    let client = autobill::aws::scheduler(&sdk);
+    let group = common::unique("wh-retries-");
+    client.create_schedule_group().name(&group).send().await.unwrap();
+    let target = "arn:aws:lambda:eu-central-1:123456789012:function:autobill-deliver-webhooks";
+    let role = "arn:aws:iam::123456789012:role/autobill-webhook-retry";
+    let dlq = "arn:aws:sqs:eu-central-1:123456789012:autobill-webhooks-dlq";
+    let retries = SchedulerRetries::new(
+        client.clone(),
+        group.clone(),
+        target.into(),
+        role.into(),
+        Some(dlq.into()),
+    );
+    let task = RetryTask {
+        endpoint_id: "crm".into(),
+        attempt: 3,
+        event: json!({"id": "evt_1", "type": "invoice.paid", "data": {}}),
+    };
+    let at = Utc::now() + chrono::Duration::minutes(30);
+    retries.schedule(&task, at).await.unwrap();
+    retries.schedule(&task, at).await.unwrap();
+
+    let listed = client.list_schedules().group_name(&group).send().await.unwrap();
+    assert_eq!(listed.schedules().len(), 1, "{listed:?}");
+    let name = listed.schedules()[0].name().unwrap().to_owned();
+    assert!(name.starts_with("wh-3-"), "{name}");
+    let schedule = client
+        .get_schedule()
+        .group_name(&group)
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")).as_str())
+    );
+    let t = schedule.target().unwrap();
+    assert_eq!((t.arn(), t.role_arn()), (target, role));
+    let input: Value = serde_json::from_str(t.input().unwrap()).unwrap();
+    assert_eq!(
+        serde_json::from_value::<RetryTask>(input["retry"].clone()).unwrap(),
+        task
+    );
+    let policy = t.retry_policy().unwrap();
+    assert_eq!(
+        (policy.maximum_retry_attempts(), policy.maximum_event_age_in_seconds()),
+        (Some(3), Some(3600))
+    );
+    assert_eq!(t.dead_letter_config().and_then(|d| d.arn()), Some(dlq));
 }

@@ -141,6 +141,16 @@ def stack_names(aws_endpoint):
     return names
 
 
+def app_log_path(stack_names) -> Path:
+    return ROOT / ".local" / f"e2e-{stack_names['table']}.log"
+
+
+@pytest.fixture(scope="session")
+def app_log(app, stack_names) -> Path:
+    """The local runner's output: its JSON logs and metric lines, as CloudWatch Logs would get them."""
+    return app_log_path(stack_names)
+
+
 @pytest.fixture(scope="session")
 def app(aws_endpoint, stack_names, yookassa_api, published):
     """The local runner: every HTTP function's routes in one process, as `make run` serves them."""
@@ -170,7 +180,7 @@ def app(aws_endpoint, stack_names, yookassa_api, published):
         # The tests call from loopback; production uses YooKassa's published ranges.
         "AUTOBILL_YOOKASSA_IPS": "127.0.0.1/32,::1/128",
     }
-    log_path = ROOT / ".local" / f"e2e-{stack_names['table']}.log"
+    log_path = app_log_path(stack_names)
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "w")
     proc = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -190,3 +200,4 @@ def app(aws_endpoint, stack_names, yookassa_api, published):
         secrets = [env["AUTOBILL_LINK_SECRET"], env["AUTOBILL_ADMIN_API_KEY"], *(v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal"))]
         leaked = [s for s in secrets if s in logs]
         assert not leaked, f"secrets reached the logs: {len(leaked)}"
+

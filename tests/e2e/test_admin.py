@@ -327,3 +327,45 @@ def test_the_cli_shows_and_acts_over_the_same_routes(app):
     assert any(e["actor"] == "api-key:bob" and e["action"] == "invoice.mark_paid" for e in audit)
     wrong = cli(app, "invoice", "show", inv["number"], key="wrong")
     assert wrong.returncode == 1 and "forbidden" in wrong.stderr and "wrong" not in wrong.stderr
+
+
+def emitted_metrics(log: Path) -> dict[str, set[str]]:
+    """Metric name → the `provider` values seen, from the Embedded Metric Format lines in the log."""
+    seen: dict[str, set[str]] = {}
+    for line in log.read_text().splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or "_aws" not in doc:
+            continue
+        directive = doc["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "autobill" and directive["Dimensions"] == [["provider"]], doc
+        assert isinstance(doc["_aws"]["Timestamp"], int), doc
+        for metric in directive["Metrics"]:
+            assert metric["Unit"] == "Count" and isinstance(doc[metric["Name"]], int), doc
+            seen.setdefault(metric["Name"], set()).add(doc["provider"])
+    return seen
+
+
+def test_operator_metrics_are_emitted_as_embedded_metric_format(app, app_log, aws, stack_names):
+    """What the dashboard and the alarms count, as CloudWatch would read it from the log lines."""
+    paid = issue(app)
+    assert sandbox_post(app, sandbox_body(paid)).status_code == 200
+    mismatched = issue(app)
+    assert sandbox_post(app, sandbox_body(mismatched, amount=1)).status_code == 200
+    assert sandbox_post(app, sandbox_body(paid), secret="forged").status_code == 401
+    admin(app, "POST", f"/invoices/{issue(app)['id']}/void", json={"reason": "метрики"})
+    hook = f"down-{uuid.uuid4().hex[:6]}"
+    assert admin(app, "POST", "/webhooks", json={"id": hook, "url": "http://127.0.0.1:9/down"}).status_code == 201
+    issued = wait_for(lambda: [d for d in receiver(app, paid["id"]) if d["event_type"] == "invoice.issued"])
+    admin(app, "POST", f"/events/{issued[0]['webhook_id']}/replay", json={"endpoint_id": hook})
+    assert wait_for(lambda: fulfilled(aws, stack_names["table"], paid["id"]))
+    admin(app, "DELETE", f"/webhooks/{hook}")
+    wanted = {
+        "InvoicesIssued": {"invoices"}, "PaymentsRecorded": {"sandbox"}, "PaymentMismatch": {"sandbox"},
+        "CallbackRejected": {"sandbox"}, "InvoicesVoided": {"manual"}, "EmailsSent": {"closing"},
+        "WebhookAttempts": {"webhooks"}, "WebhookAttemptsFailed": {"webhooks"},
+    }
+    seen = wait_for(lambda: (m := emitted_metrics(app_log)) and all(v <= m.get(k, set()) for k, v in wanted.items()) and m)
+    assert seen, {k: v - emitted_metrics(app_log).get(k, set()) for k, v in wanted.items()}

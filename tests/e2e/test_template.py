@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import tomllib
 import uuid
 from pathlib import Path
@@ -144,9 +145,46 @@ def test_cfn_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_sam_validate_lint_passes(tmp_path):
+    """The SAM CLI's own check (its transform, then cfn-lint on the result). aws-sam-cli lives in a
+    venv of its own (.venv-sam: it downgrades boto3 and click if it shares moto's), which
+    infra/local/test.sh installs and names in AUTOBILL_SAM."""
+    sam = os.environ.get("AUTOBILL_SAM")
+    if not sam:
+        pytest.fail(
+            "AUTOBILL_SAM is not set: run `make test` (it installs aws-sam-cli from "
+            "infra/local/sam-requirements.txt into .venv-sam and sets AUTOBILL_SAM), or set it to that sam binary"
+        )
+    assert Path(sam).is_file(), f"AUTOBILL_SAM={sam} does not exist: run `make test` to install it"
+    # Offline and self-contained: no telemetry, and a throwaway HOME whose SAM CLI config says the
+    # version was just checked (else every run asks PyPI for a newer release).
+    (tmp_path / ".aws-sam").mkdir()
+    (tmp_path / ".aws-sam" / "metadata.json").write_text(json.dumps({"lastVersionCheck": time.time(), "telemetryEnabled": False}))
+    env = {**os.environ, "HOME": str(tmp_path), "SAM_CLI_TELEMETRY": "0"}
+    env.pop("__SAM_CLI_APP_DIR", None)
+    result = subprocess.run(
+        [sam, "validate", "--lint", "--template", str(TEMPLATE), "--region", REGION],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "is a valid SAM Template" in output, output
+
+
 def test_functions_are_workspace_binaries(template):
+    """Neither cfn-lint nor `sam validate --lint` checks Runtime or Architectures of a serverless
+    function (a wrong value in Globals passes both): every function must resolve, Globals
+    included, to the cargo-lambda build of a workspace binary for arm64 on provided.al2023."""
     functions = stack.resources_of_type(template, "AWS::Serverless::Function")
     assert functions
+    for logical_id, props in functions.items():
+        assert effective(template, props, "Runtime") == "provided.al2023", logical_id
+        assert effective(template, props, "Architectures") == ["arm64"], logical_id
+        assert effective(template, props, "Handler") == "bootstrap", logical_id
+        assert effective(template, props, "PackageType") in (None, "Zip"), logical_id
+        assert "InlineCode" not in props and "ImageUri" not in props, logical_id
+        # cargo-lambda builds from the workspace root.
+        assert props.get("CodeUri") == ".", logical_id
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -470,10 +508,18 @@ def test_retry_role_trusts_only_the_scheduler_and_invokes_only_the_deliver_funct
     assert not props.get("ManagedPolicyArns")
     granted = [st for policy in props["Policies"] for st in policy["PolicyDocument"]["Statement"]]
     assert granted
+    invokes = [st for st in granted if actions(st) == ["lambda:InvokeFunction"]]
+    assert invokes and len(granted) == len(invokes) + 1, granted
     for st in granted:
         assert st["Effect"] == "Allow" and "NotResource" not in st, st
-        assert actions(st) == ["lambda:InvokeFunction"], st
-        assert [sub_text(r) for r in resources(st)] == [DELIVER_WEBHOOKS_ARN], st
+        if st in invokes:
+            assert [sub_text(r) for r in resources(st)] == [DELIVER_WEBHOOKS_ARN], st
+        else:
+            # A retry the scheduler cannot hand over goes to the webhooks DLQ, nowhere else.
+            assert actions(st) == ["sqs:SendMessage"], st
+            assert resources(st) == [{"Fn::GetAtt": ["WebhooksDLQ", "Arn"]}], st
+    env = template["Resources"]["DeliverWebhooksFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["AUTOBILL_WEBHOOK_RETRY_DLQ_ARN"] == {"Fn::GetAtt": ["WebhooksDLQ", "Arn"]}
 
     # That ARN, and the one the schedules target, is the deliver function's: its explicit name.
     deliver = template["Resources"]["DeliverWebhooksFunction"]["Properties"]
@@ -653,7 +699,7 @@ def test_renewal_jobs_keep_their_logs_for_a_while(template):
             if group.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
         ]
         assert len(groups) == 1, f"{logical_id}: {groups}"
-        assert 1 <= groups[0]["RetentionInDays"] <= 3653, logical_id
+        assert 1 <= retention(template, groups[0]) <= 3653, logical_id
 
 
 def test_renewal_job_permissions_are_scoped(template):
@@ -695,6 +741,10 @@ def test_expiry_sends_no_mail_and_writes_no_documents(template):
 # ------------------------------------------------------------------------------ management API
 
 ADMIN = "AdminApiFunction"
+# The webhook side of the management API: the more specific routes, and the only admin function
+# that sends requests out.
+ADMIN_WEBHOOKS = "AdminWebhooksFunction"
+WEBHOOK_ROUTES = {("ANY", "/admin/webhooks"), ("ANY", "/admin/webhooks/{proxy+}"), ("ANY", "/admin/events/{proxy+}")}
 # execute-api ARNs of this stack's API: arn:…:execute-api:{region}:{account}:{api id}/{stage}/{METHOD}/{path}.
 EXECUTE_API = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
 # Who may call what (docs/management-api.md), as the managed policies grant it.
@@ -724,10 +774,11 @@ def allows(patterns: list[str], arn: str) -> bool:
     return any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns)
 
 
-def test_admin_api_is_an_arm64_binary_with_room_for_a_replay(template):
-    admin = template["Resources"][ADMIN]
+@pytest.mark.parametrize("logical_id, binary", [(ADMIN, "admin-api"), (ADMIN_WEBHOOKS, "admin-webhooks")])
+def test_admin_functions_are_arm64_binaries_with_room_for_their_work(template, logical_id, binary):
+    admin = template["Resources"][logical_id]
     assert admin["Type"] == "AWS::Serverless::Function"
-    assert admin["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "admin-api"}}
+    assert admin["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}}
     props = admin["Properties"]
     assert props["CodeUri"] == "."
     assert effective(template, props, "Runtime") == "provided.al2023"
@@ -737,19 +788,21 @@ def test_admin_api_is_an_arm64_binary_with_room_for_a_replay(template):
 
 
 def test_admin_routes_are_authorised_by_iam(template):
-    props = template["Resources"][ADMIN]["Properties"]
-    events = {name: e for name, e in props["Events"].items() if e.get("Type") == "HttpApi"}
-    assert http_routes(props) == {("ANY", "/admin/{proxy+}")}
-    (event,) = events.values()
-    assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
-    assert event["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"}
+    for logical_id, routes in [(ADMIN, {("ANY", "/admin/{proxy+}")}), (ADMIN_WEBHOOKS, WEBHOOK_ROUTES)]:
+        props = template["Resources"][logical_id]["Properties"]
+        events = {name: e for name, e in props["Events"].items() if e.get("Type") == "HttpApi"}
+        assert http_routes(props) == routes, logical_id
+        assert len(events) == len(routes), logical_id
+        for event in events.values():
+            assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+            assert event["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"}
     # The API offers the IAM authoriser without making it everyone's default: public routes stay open.
     api = template["Resources"]["HttpApi"]["Properties"]
     assert api["Auth"]["EnableIamAuthorizer"] is True
     assert "DefaultAuthorizer" not in api["Auth"]
     assert "Auth" not in (template.get("Globals", {}).get("HttpApi") or {})
     for logical_id, other in stack.resources_of_type(template, "AWS::Serverless::Function").items():
-        if logical_id == ADMIN:
+        if logical_id in (ADMIN, ADMIN_WEBHOOKS):
             continue
         # No other function answers under /admin, and no public route is authorised.
         assert not any(path.startswith("/admin") for _, path in http_routes(other)), logical_id
@@ -761,10 +814,15 @@ def test_admin_routes_are_authorised_by_iam(template):
 def test_the_spec_and_the_template_agree_on_what_is_admin(template):
     """Every /admin/ operation of openapi.yaml reaches the admin function (through its proxy
     route); every other operation has a public route of its own."""
-    public = set().union(*(http_routes(p) for i, p in stack.resources_of_type(template, "AWS::Serverless::Function").items() if i != ADMIN))
+    public = set().union(*(http_routes(p) for i, p in stack.resources_of_type(template, "AWS::Serverless::Function").items() if i not in (ADMIN, ADMIN_WEBHOOKS)))
     for method, path in spec_routes():
         if path.startswith("/admin/"):
             assert (method, path) not in public, (method, path)
+            # API Gateway picks the most specific route: the webhook function's routes catch exactly
+            # the webhook and event operations; the rest fall to the admin-api proxy.
+            caught = any(path == p or (p.endswith("{proxy+}") and path.startswith(p.removesuffix("{proxy+}")))
+                         for _, p in WEBHOOK_ROUTES)
+            assert caught == path.startswith(("/admin/webhooks", "/admin/events/")), path
         else:
             assert (method, path) in public, f"{method} {path} is documented but not routed in the template"
 
@@ -815,8 +873,20 @@ def test_admin_permissions_are_least_privilege(template):
     assert not template["Resources"][ADMIN]["Properties"].get("VpcConfig"), "replays go to public endpoints"
 
 
-def test_admin_environment_is_production(template):
-    props = template["Resources"][ADMIN]["Properties"]
+def test_the_webhook_side_of_the_admin_api_touches_only_the_table(template):
+    """No S3, no SES, no scheduler: endpoints, events, the delivery log and the audit entries."""
+    granted = statements(template["Resources"][ADMIN_WEBHOOKS]["Properties"])
+    granted_actions = {a for st in granted for a in actions(st)}
+    assert granted_actions == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, granted_actions
+    for st in granted:
+        assert st["Effect"] == "Allow" and "NotResource" not in st, st
+        for resource in resources(st):
+            assert resource == {"Fn::GetAtt": ["Table", "Arn"]} or sub_text(resource) == "${Table.Arn}/index/gsi1", resource
+
+
+@pytest.mark.parametrize("logical_id", [ADMIN, ADMIN_WEBHOOKS])
+def test_admin_environment_is_production(template, logical_id):
+    props = template["Resources"][logical_id]["Properties"]
     env = {**template["Globals"]["Function"]["Environment"]["Variables"], **((props.get("Environment") or {}).get("Variables") or {})}
     for name, value in {
         "AUTOBILL_TABLE": {"Ref": "Table"}, "AUTOBILL_BUCKET": {"Ref": "DocumentsBucket"},
@@ -839,16 +909,17 @@ def strings(value) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-def test_admin_api_keeps_its_logs_and_raises_an_alarm(template):
+@pytest.mark.parametrize("logical_id", [ADMIN, ADMIN_WEBHOOKS])
+def test_admin_functions_keep_their_logs_and_raise_an_alarm(template, logical_id):
     groups = [
         g for g in stack.resources_of_type(template, "AWS::Logs::LogGroup").values()
-        if g.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{ADMIN}}}"}
+        if g.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
     ]  # fmt: skip
-    assert len(groups) == 1 and 1 <= groups[0]["RetentionInDays"] <= 3653, groups
+    assert len(groups) == 1 and 1 <= retention(template, groups[0]) <= 3653, groups
     errors = [
         a for a in alarms(template).values()
         if a.get("Namespace") == "AWS/Lambda" and a.get("MetricName") == "Errors"
-        and a.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": ADMIN}}]
+        and a.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
     ]  # fmt: skip
     assert len(errors) == 1, errors
     assert errors[0]["Statistic"] == "Sum"
@@ -960,6 +1031,350 @@ def test_no_circular_dependency_through_the_api(template):
     for node in sorted(edges):
         if node not in state:
             visit(node, [])
+
+
+# ------------------------------------------------------------------------------ operator view
+
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+# Events that invoke a function asynchronously (Lambda retries a failed invocation itself, then
+# sends it to the OnFailure destination), that poll a stream, and that call it synchronously.
+ASYNC_EVENTS = {"EventBridgeRule", "ScheduleV2", "Schedule", "CloudWatchEvent", "SNS", "S3"}
+STREAM_EVENTS = {"DynamoDB", "Kinesis"}
+SYNC_EVENTS = {"HttpApi", "Api"}
+API_URL = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+
+
+def retention(template: dict, group: dict) -> int:
+    """A log group's retention as deployed with the parameters' defaults."""
+    value = group["RetentionInDays"]
+    return template["Parameters"][value["Ref"]]["Default"] if isinstance(value, dict) else value
+
+
+def queue_of(template: dict, arn) -> str:
+    """The logical id of the template's SQS queue an `!GetAtt Queue.Arn` names."""
+    assert isinstance(arn, dict) and list(arn) == ["Fn::GetAtt"], arn
+    queue, attribute = arn["Fn::GetAtt"]
+    assert attribute == "Arn" and template["Resources"][queue]["Type"] == "AWS::SQS::Queue", arn
+    return queue
+
+
+def rust_sources() -> list[Path]:
+    return [*(ROOT / "shared" / "src").rglob("*.rs"), *(ROOT / "functions").rglob("*.rs")]
+
+
+def payment_providers() -> set[str]:
+    """Every payment provider the callback function knows (its `name()` in shared/src/payments)."""
+    names = {
+        name
+        for source in (ROOT / "shared" / "src" / "payments").glob("*.rs")
+        for name in re.findall(r'fn name\(&self\) -> &\'static str \{\s*"([a-z0-9-]+)"', source.read_text(encoding="utf-8"))
+    }
+    assert {"sandbox", "stripe"} <= names, names
+    return names
+
+
+def emitted() -> set[tuple[str, str]]:
+    """(metric, provider) of every count in the code; provider "*" where the code passes a variable
+    (the payment provider at hand)."""
+    texts = [source.read_text(encoding="utf-8") for source in rust_sources()]
+    constants = {name: value for text in texts for name, value in re.findall(r'const ([A-Z_]+): &str = "([^"]+)";', text)}
+    found = set()
+    for text in texts:
+        for metric, arg in re.findall(r'metrics::count(?:_n)?\(\s*"(\w+)"\s*,\s*([^,)]+)', text):
+            arg = arg.strip()
+            provider = arg.strip('"') if arg.startswith('"') else constants.get(arg, "*")
+            found.add((metric, provider))
+    return found
+
+
+def watched(alarm: dict) -> list[tuple[str, str, dict]]:
+    """(namespace, metric name, dimensions as a dict) of every metric an alarm reads."""
+    if "MetricName" in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])})]
+    return [
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"],
+         {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"].get("Dimensions", [])})
+        for m in alarm["Metrics"] if "MetricStat" in m
+    ]  # fmt: skip
+
+
+def counting(template: dict, metric: str) -> list[tuple[str, dict]]:
+    """The alarms on an `autobill` metric: (logical id, alarm)."""
+    return [(i, a) for i, a in alarms(template).items() if any(ns == "autobill" and name == metric for ns, name, _ in watched(a))]
+
+
+def providers_summed(alarm: dict, metric: str) -> set[str]:
+    """The provider values an alarm adds up for one metric: a single metric, or metric math that
+    sums one MetricStat per provider (an alarm cannot SEARCH)."""
+    if "MetricName" in alarm:
+        assert alarm["Namespace"] == "autobill" and alarm["MetricName"] == metric and alarm["Statistic"] == "Sum", alarm
+        (dimension,) = alarm["Dimensions"]
+        assert dimension["Name"] == "provider", alarm
+        return {dimension["Value"]}
+    results = [m for m in alarm["Metrics"] if m.get("ReturnData", True)]
+    assert len(results) == 1 and "Expression" in results[0], alarm["Metrics"]
+    stats = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert all(m.get("ReturnData") is False for m in alarm["Metrics"] if "MetricStat" in m), alarm["Metrics"]
+    # The sum of every provider's count, a provider without data counting 0.
+    terms = [t.strip() for t in results[0]["Expression"].split("+")]
+    assert sorted(terms) == sorted(f"FILL({i}, 0)" for i in stats), results[0]["Expression"]
+    providers = set()
+    for stat in stats.values():
+        assert stat["Metric"]["Namespace"] == "autobill" and stat["Metric"]["MetricName"] == metric, stat
+        assert stat["Stat"] == "Sum", stat
+        (dimension,) = stat["Metric"]["Dimensions"]
+        assert dimension["Name"] == "provider", stat
+        providers.add(dimension["Value"])
+    assert len({stat["Period"] for stat in stats.values()}) == 1, stats
+    assert len(providers) == len(stats), stats
+    return providers
+
+
+def period(alarm: dict) -> int:
+    return alarm["Period"] if "Period" in alarm else next(m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m)
+
+
+def test_every_function_has_a_role_of_its_own_naming_its_own_resources(template):
+    assert "Policies" not in template["Globals"]["Function"] and "Role" not in template["Globals"]["Function"]
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        # SAM creates one role per function; a shared Role, or a managed policy, would grant more.
+        assert "Role" not in props, logical_id
+        assert all(isinstance(policy, dict) for policy in props.get("Policies") or []), f"{logical_id}: inline statements only"
+        for st in statements(props):
+            assert st["Effect"] == "Allow" and "NotResource" not in st and "NotAction" not in st, f"{logical_id}: {st}"
+            assert not any(a == "*" or a.endswith(":*") for a in st["Action"]), f"{logical_id}: {st}"
+            for resource in resources(st):
+                # No Resource "*": no action used here needs one. Every ARN is built from this
+                # stack's resources (and parameters), never another stack's or account's.
+                text = sub_text(resource)
+                assert text != "*" and not text.endswith(":*"), f"{logical_id}: {st}"
+                named = {n for n in dependencies(resource) if not n.startswith("AWS::")}
+                assert named, f"{logical_id}: {resource} names none of the stack's resources"
+                assert named <= set(template["Resources"]) | set(template["Parameters"]), f"{logical_id}: {named}"
+
+
+def test_every_function_keeps_its_logs_for_log_retention_days(template):
+    parameter = template["Parameters"]["LogRetentionDays"]
+    assert parameter["Type"] == "Number" and parameter["Default"] == 90
+    assert parameter["Default"] in parameter["AllowedValues"]
+    assert set(parameter["AllowedValues"]) <= LOG_RETENTION_DAYS, set(parameter["AllowedValues"]) - LOG_RETENTION_DAYS
+
+    functions = stack.resources_of_type(template, "AWS::Serverless::Function")
+    groups = stack.resources_of_type(template, "AWS::Logs::LogGroup")
+    for logical_id, props in functions.items():
+        # The group Lambda writes to by default: the stack's, not one Lambda creates without a retention.
+        own = [g for g in groups.values() if g.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}]
+        assert len(own) == 1, f"{logical_id}: {own}"
+        assert own[0]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical_id
+        logging = effective(template, props, "LoggingConfig") or {}
+        assert "LogGroup" not in logging, f"{logical_id} logs elsewhere"
+        # One JSON object per line: Logs Insights fields, and the EMF metric lines stay apart.
+        assert logging.get("LogFormat") == "JSON", logical_id
+    assert len(groups) == len(functions), sorted(groups)
+
+
+def test_every_function_raises_an_alarm_when_it_fails(template):
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        errors = [
+            a for a in alarms(template).values()
+            if a.get("Namespace") == "AWS/Lambda" and a.get("MetricName") == "Errors"
+            and a.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
+        ]  # fmt: skip
+        assert len(errors) == 1, f"{logical_id}: {errors}"
+        assert errors[0]["Statistic"] == "Sum"
+        assert_fires_on_one(errors[0])
+        # The operator is told which function it is (its binary's name, as in its log group).
+        assert resource["Metadata"]["BuildProperties"]["Binary"] in errors[0]["AlarmDescription"], logical_id
+
+
+def test_every_alarm_fires_on_one_and_says_what_to_do(template):
+    found = alarms(template)
+    assert len(found) >= 20, sorted(found)
+    for logical_id, alarm in found.items():
+        assert_fires_on_one(alarm)
+        assert len(alarm.get("AlarmDescription", "")) >= 100, f"{logical_id}: say what it means and what to do"
+        assert len(alarm["AlarmDescription"]) <= 1024, f"{logical_id}: CloudWatch takes at most 1024 characters"
+
+
+def test_async_and_stream_triggers_retry_a_bounded_number_of_times_then_dead_letter(template):
+    for logical_id, props in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        events = props.get("Events") or {}
+        unknown = {e["Type"] for e in events.values()} - ASYNC_EVENTS - STREAM_EVENTS - SYNC_EVENTS
+        assert not unknown, f"{logical_id}: decide how {unknown} events retry and where their failures go"
+        if any(e["Type"] in ASYNC_EVENTS for e in events.values()):
+            # Lambda's own retries of an asynchronous invocation, then the function's DLQ. The
+            # Type makes SAM grant the function's role the send.
+            invoke = props["EventInvokeConfig"]
+            assert 0 <= invoke["MaximumRetryAttempts"] <= 2, logical_id
+            assert 60 <= invoke["MaximumEventAgeInSeconds"] <= 21600, logical_id
+            on_failure = invoke["DestinationConfig"]["OnFailure"]
+            assert on_failure["Type"] == "SQS", logical_id
+            queue_of(template, on_failure["Destination"])
+        for event_id, event in events.items():
+            spec, where = event["Properties"], f"{logical_id}.{event_id}"
+            if event["Type"] == "EventBridgeRule":
+                assert_bounded_retries_then_dead_letters(template, logical_id, event_id, spec)
+            elif event["Type"] == "ScheduleV2":
+                # The scheduler's retries of invoking the function, then the DLQ (SAM grants the
+                # schedule's role the send to a DLQ given by Arn).
+                assert 0 <= spec["RetryPolicy"]["MaximumRetryAttempts"] <= 185, where
+                if spec["RetryPolicy"]["MaximumRetryAttempts"]:
+                    assert 60 <= spec["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400, where
+                queue_of(template, spec["DeadLetterConfig"]["Arn"])
+            elif event["Type"] in ("Schedule", "CloudWatchEvent", "SNS", "S3"):
+                pytest.fail(f"{where}: {event['Type']} events have no retry policy here; use EventBridgeRule or ScheduleV2")
+            elif event["Type"] in STREAM_EVENTS:
+                # A poison record must not block the shard: bounded retries, the failing half of
+                # a batch split off, then the record's metadata parked.
+                assert 0 <= spec["MaximumRetryAttempts"] <= 10, where
+                assert spec["BisectBatchOnFunctionError"] is True, where
+                queue_of(template, spec["DestinationConfig"]["OnFailure"]["Destination"])
+
+
+def test_alarms_watch_what_the_code_counts(template):
+    """A metric is its namespace, name and dimensions: an alarm on a name or a provider value the
+    code never emits stays quiet forever."""
+    counts = emitted()
+    providers = payment_providers()
+    for logical_id, alarm in alarms(template).items():
+        for namespace, metric, dimensions in watched(alarm):
+            if namespace != "autobill":
+                continue
+            assert list(dimensions) == ["provider"], f"{logical_id}: {dimensions}"
+            provider = dimensions["provider"]
+            assert (metric, provider) in counts or ((metric, "*") in counts and provider in providers), (
+                f"{logical_id}: the code never counts {metric} with provider={provider}"
+            )
+
+
+def test_payment_problems_raise_alarms_for_every_provider(template):
+    providers = payment_providers()
+    for metric, cli in {
+        # Invoices sent to review (needs_review).
+        "PaymentMismatch": ["autobill needs-review list", "autobill invoice show", "autobill needs-review resolve"],
+        # Money on file an invoice could not take.
+        "PaymentUnapplied": ["autobill invoice show"],
+        # Money for no invoice of ours.
+        "PaymentUnknownInvoice": ["autobill invoice mark-paid"],
+    }.items():
+        found = counting(template, metric)
+        assert len(found) == 1, f"{metric}: {found}"
+        logical_id, alarm = found[0]
+        assert providers_summed(alarm, metric) == providers, logical_id
+        assert_fires_on_one(alarm)
+        for command in cli:
+            assert command in alarm["AlarmDescription"], f"{logical_id}: tell the operator about `{command}`"
+
+
+def test_stuck_fulfilment_and_unclear_mail_raise_alarms(template):
+    (logical_id, stuck), = counting(template, "FulfilmentFailing")
+    assert providers_summed(stuck, "FulfilmentFailing") == {"fulfil"}
+    assert_fires_on_one(stuck)
+    # Counted once per sweep: the alarm's period holds at least one sweep, so it stays on (not
+    # flapping to OK between sweeps) while an invoice keeps failing.
+    props = template["Resources"]["FulfilFunction"]["Properties"]
+    sweep = only_schedule(props)["ScheduleExpression"]
+    minutes = int(re.fullmatch(r"rate\((\d+) minutes?\)", sweep).group(1))
+    assert period(stuck) > minutes * 60, f"{logical_id}: period {period(stuck)} s, sweep every {minutes} min"
+    assert "autobill invoice show" in stuck["AlarmDescription"]
+
+    (logical_id, unclear), = counting(template, "EmailOutcomeUnknown")
+    assert providers_summed(unclear, "EmailOutcomeUnknown") == {p for m, p in emitted() if m == "EmailOutcomeUnknown"}
+    assert providers_summed(unclear, "EmailOutcomeUnknown") == {"fulfil", "renewal-reminders"}
+    assert_fires_on_one(unclear)
+    assert "autobill invoice resend" in unclear["AlarmDescription"]
+
+
+def test_webhook_problems_tell_the_operator_what_to_do(template):
+    (_, disabled), = counting(template, "WebhookEndpointDisabled")
+    for command in ("autobill webhook list", "autobill webhook update", "--enable", "autobill event replay"):
+        assert command in disabled["AlarmDescription"], command
+    (_, abandoned), = counting(template, "WebhookDeliveryAbandoned")
+    assert providers_summed(abandoned, "WebhookDeliveryAbandoned") == {"webhooks"}
+    assert_fires_on_one(abandoned)
+    assert "autobill event replay" in abandoned["AlarmDescription"]
+
+
+def dashboard(template: dict) -> dict:
+    """The dashboard's body as JSON, each ${Name} of its Sub read as the string "@Name"."""
+    (props,) = stack.resources_of_type(template, "AWS::CloudWatch::Dashboard").values()
+    text = sub_text(props["DashboardBody"])
+    assert text, "the body is a Sub over a JSON string"
+    for name in re.findall(r"\$\{([^}!]+)\}", text):
+        base = name.split(".")[0]
+        assert base.startswith("AWS::") or base in template["Resources"] or base in template["Parameters"], name
+    return json.loads(re.sub(r"\$\{([^}!]+)\}", lambda m: "@" + m.group(1), text))
+
+
+def test_dashboard_shows_the_system_at_work(template):
+    props = only(template, "AWS::CloudWatch::Dashboard")
+    assert "${AWS::StackName}" in sub_text(props["DashboardName"])
+    body = dashboard(template)
+    metrics, searched = set(), set()
+    for widget in body["widgets"]:
+        assert 0 <= widget["x"] and widget["x"] + widget["width"] <= 24, widget
+        if widget["type"] != "metric":
+            continue
+        assert widget["properties"]["region"] == "@AWS::Region", widget["properties"]["title"]
+        for row in widget["properties"]["metrics"]:
+            if isinstance(row[0], dict):
+                expression = row[0]["expression"]
+                searched |= set(re.findall(r'SEARCH\(\'\{autobill,provider\} MetricName="(\w+)"', expression))
+            else:
+                metrics.add(tuple(row[:4]))
+
+    # What the system did, what went wrong (per provider and kind: found by SEARCH).
+    assert {("autobill", "InvoicesIssued", "provider", "invoices"),
+            ("autobill", "WebhookAttempts", "provider", "webhooks"),
+            ("autobill", "WebhookAttemptsFailed", "provider", "webhooks")} <= metrics  # fmt: skip
+    assert {"PaymentsRecorded", "PaymentMismatch", "PaymentUnapplied", "EmailsSent"} <= searched, searched
+    # Every function's errors and throttles, every DLQ, the API's errors and latency.
+    for logical_id in stack.resources_of_type(template, "AWS::Serverless::Function"):
+        for metric in ("Errors", "Throttles"):
+            assert ("AWS/Lambda", metric, "FunctionName", f"@{logical_id}") in metrics, (logical_id, metric)
+    for queue in stack.resources_of_type(template, "AWS::SQS::Queue"):
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"@{queue}.QueueName") in metrics, queue
+    for metric in ("4xx", "5xx", "Latency"):
+        assert ("AWS/ApiGateway", metric, "ApiId", "@HttpApi") in metrics, metric
+    # ...and every alarm's state.
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(f"@{a}.Arn" for a in alarms(template))
+
+    url = template["Outputs"]["DashboardUrl"]
+    assert "Dashboard" in refs(url["Value"]) and url.get("Description")
+
+
+def test_outputs_name_the_api_each_providers_callback_and_the_data(template):
+    outputs = template["Outputs"]
+    assert sub_text(outputs["ApiUrl"]["Value"]) == API_URL
+    assert outputs["TableName"]["Value"] == {"Ref": "Table"}
+    assert outputs["BucketName"]["Value"] == {"Ref": "DocumentsBucket"}
+    callbacks = {}
+    for name, spec in outputs.items():
+        found = re.fullmatch(re.escape(API_URL) + r"/callbacks/([a-z0-9-]+)", sub_text(spec["Value"]))
+        if found:
+            assert name.endswith("CallbackUrl") and spec.get("Description"), name
+            callbacks[found.group(1)] = name
+    # Every real provider; not the sandbox (tests and demos).
+    assert set(callbacks) == payment_providers() - {"sandbox"}, callbacks
+    # The path is the callback function's route.
+    assert ("POST", "/callbacks/{provider}") in http_routes(template["Resources"]["PaymentCallbackFunction"]["Properties"])
+
+
+def test_the_public_order_form_is_throttled_harder(template):
+    api = template["Resources"]["HttpApi"]["Properties"]
+    default = api["DefaultRouteSettings"]
+    form = api["RouteSettings"]["POST /invoices"]
+    assert 0 < form["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+    assert 0 < form["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+    # Route settings name routes that exist (else the stage fails to deploy).
+    routes = set().union(*map(http_routes, stack.resources_of_type(template, "AWS::Serverless::Function").values()))
+    for key in api["RouteSettings"]:
+        method, path = key.split(" ", 1)
+        assert (method, path) in routes, key
 
 
 def test_wait_times_out_when_nothing_answers():

@@ -314,22 +314,33 @@ pub struct SchedulerRetries {
     group: String,
     target_arn: String,
     role_arn: String,
+    /// Where a retry the scheduler could not hand to the function goes (not silently dropped).
+    dead_letter_arn: Option<String>,
 }
 
 impl SchedulerRetries {
-    pub fn new(client: aws_sdk_scheduler::Client, group: String, target_arn: String, role_arn: String) -> Self {
+    pub fn new(
+        client: aws_sdk_scheduler::Client,
+        group: String,
+        target_arn: String,
+        role_arn: String,
+        dead_letter_arn: Option<String>,
+    ) -> Self {
         SchedulerRetries {
             client,
             group,
             target_arn,
             role_arn,
+            dead_letter_arn,
         }
     }
 }
 
 impl RetryScheduler for SchedulerRetries {
     async fn schedule(&self, task: &RetryTask, at: DateTime<Utc>) -> Result<(), StoreError> {
-        use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+        use aws_sdk_scheduler::types::{
+            ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+        };
         // At least a minute ahead (schedules fire to the minute), and named after the attempt
         // itself: a second chain for the same message collides with the first and is dropped.
         let at = at.max(Utc::now() + chrono::Duration::seconds(60));
@@ -340,10 +351,22 @@ impl RetryScheduler for SchedulerRetries {
             format!("wh-{}-{}", task.attempt, &hex::encode(digest)[..40])
         };
         let input = serde_json::json!({ "retry": task }).to_string();
+        // Bounded: the invocation is asynchronous (the function has its own retries and DLQ);
+        // these cover only the scheduler failing to hand it over.
+        let retry = RetryPolicy::builder()
+            .maximum_retry_attempts(3)
+            .maximum_event_age_in_seconds(3600)
+            .build();
         let target = Target::builder()
             .arn(&self.target_arn)
             .role_arn(&self.role_arn)
             .input(input)
+            .retry_policy(retry)
+            .set_dead_letter_config(
+                self.dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .map_err(|e| StoreError(e.to_string()))?;
         let window = FlexibleTimeWindow::builder()

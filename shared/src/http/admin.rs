@@ -52,6 +52,7 @@ pub const ADMIN_ROUTES: [(&str, &str); 17] = [
 ];
 
 /// How callers prove who they are.
+#[derive(Clone)]
 pub enum Auth {
     /// AWS: the IAM authoriser verified the request; the caller is the request context's
     /// `authorizer.iam.userArn`. A request without one is refused (a route deployed without its
@@ -827,8 +828,8 @@ fn answer(result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(ApiError::json)
 }
 
-/// Every `/admin/…` route, behind `auth`.
-pub fn admin_router<S, D, M, H>(api: Arc<AdminApi<S, D, M, H>>, auth: Auth) -> Router
+/// Invoices, accounts and the audit log (the `admin-api` function).
+fn invoice_routes<S, D, M, H>() -> Router<Arc<AdminApi<S, D, M, H>>>
 where
     S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
     D: DocumentStore + 'static,
@@ -847,23 +848,29 @@ where
         )
         .route(
             "/admin/invoices/{ref}",
-            get(|State(api): St<S, D, M, H>, Path(r): Path<String>, headers: HeaderMap| async move {
-                answer(api.show(&r, &headers).await)
-            }),
-        )
-        .route(
-            "/admin/invoices/{ref}/{action}",
-            post(
-                |State(api): St<S, D, M, H>, Path((r, action)): Path<(String, String)>, actor: Actor, headers: HeaderMap, body: Body| async move {
-                    answer(api.act(&r, &action, &actor, &headers, body).await)
+            get(
+                |State(api): St<S, D, M, H>, Path(r): Path<String>, headers: HeaderMap| async move {
+                    answer(api.show(&r, &headers).await)
                 },
             ),
         )
         .route(
+            "/admin/invoices/{ref}/{action}",
+            post(
+                |State(api): St<S, D, M, H>,
+                 Path((r, action)): Path<(String, String)>,
+                 actor: Actor,
+                 headers: HeaderMap,
+                 body: Body| async move { answer(api.act(&r, &action, &actor, &headers, body).await) },
+            ),
+        )
+        .route(
             "/admin/accounts/{account}/invoices",
-            get(|State(api): St<S, D, M, H>, Path(a): Path<String>, Query(q): Q| async move {
-                answer(api.account_invoices(&a, &q).await)
-            }),
+            get(
+                |State(api): St<S, D, M, H>, Path(a): Path<String>, Query(q): Q| async move {
+                    answer(api.account_invoices(&a, &q).await)
+                },
+            ),
         )
         .route(
             "/admin/accounts/{account}/subscriptions",
@@ -871,6 +878,22 @@ where
                 answer(api.account_subscriptions(&a).await)
             }),
         )
+        .route(
+            "/admin/audit",
+            get(|State(api): St<S, D, M, H>, Query(q): Q| async move { answer(api.audit(&q).await) }),
+        )
+}
+
+/// Webhook endpoints and events, with replays (the `admin-webhooks` function: the only
+/// management function that sends HTTP requests out).
+fn webhook_routes<S, D, M, H>() -> Router<Arc<AdminApi<S, D, M, H>>>
+where
+    S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
+    D: DocumentStore + 'static,
+    M: Mailer + 'static,
+    H: WebhookSender + 'static,
+{
+    Router::new()
         .route(
             "/admin/webhooks",
             get(|State(api): St<S, D, M, H>| async move { answer(api.endpoints().await) }).post(
@@ -905,12 +928,51 @@ where
                 },
             ),
         )
-        .route(
-            "/admin/audit",
-            get(|State(api): St<S, D, M, H>, Query(q): Q| async move { answer(api.audit(&q).await) }),
-        )
+}
+
+fn guarded<S, D, M, H>(routes: Router<Arc<AdminApi<S, D, M, H>>>, api: Arc<AdminApi<S, D, M, H>>, auth: Auth) -> Router
+where
+    S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
+    D: DocumentStore + 'static,
+    M: Mailer + 'static,
+    H: WebhookSender + 'static,
+{
+    routes
         .with_state(api)
         .layer(axum::middleware::from_fn_with_state(Arc::new(auth), guard))
+}
+
+/// Every `/admin/…` route, behind `auth` (the local stack).
+pub fn admin_router<S, D, M, H>(api: Arc<AdminApi<S, D, M, H>>, auth: Auth) -> Router
+where
+    S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
+    D: DocumentStore + 'static,
+    M: Mailer + 'static,
+    H: WebhookSender + 'static,
+{
+    guarded(invoice_routes().merge(webhook_routes()), api, auth)
+}
+
+/// The invoice routes, behind `auth`.
+pub fn admin_invoices_router<S, D, M, H>(api: Arc<AdminApi<S, D, M, H>>, auth: Auth) -> Router
+where
+    S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
+    D: DocumentStore + 'static,
+    M: Mailer + 'static,
+    H: WebhookSender + 'static,
+{
+    guarded(invoice_routes(), api, auth)
+}
+
+/// The webhook and event routes, behind `auth`.
+pub fn admin_webhooks_router<S, D, M, H>(api: Arc<AdminApi<S, D, M, H>>, auth: Auth) -> Router
+where
+    S: AdminStore + FulfilStore + InvoiceIssuer + 'static,
+    D: DocumentStore + 'static,
+    M: Mailer + 'static,
+    H: WebhookSender + 'static,
+{
+    guarded(webhook_routes(), api, auth)
 }
 
 /// The management function on its own: unknown paths answer in the API's error shape.
@@ -1005,6 +1067,68 @@ mod tests {
             ("x-autobill-actor", "arn:aws:iam::1:root"),
         ]);
         assert_eq!(refused(forged), StatusCode::BAD_REQUEST);
+    }
+
+    /// Each admin function answers its own routes (behind the guard) and 404 for the other's,
+    /// as API Gateway splits them; the local stack merges both.
+    #[tokio::test]
+    async fn the_two_admin_functions_split_the_routes_as_the_template_does() {
+        use tower::ServiceExt;
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .build();
+        let billing = crate::config::BillingConfig::parse(
+            include_str!("../../../infra/local/config.toml"),
+            crate::config::ConfigFormat::Toml,
+        )
+        .unwrap();
+        let store = crate::adapters::DynamoStore::new(crate::aws::dynamodb(&sdk), "t");
+        let clock: Arc<dyn crate::ports::Clock> = Arc::new(crate::ports::SystemClock);
+        let api = Arc::new(AdminApi {
+            admin: Admin {
+                invoices: crate::service::Invoices {
+                    store: store.clone(),
+                    documents: crate::adapters::S3Documents::new(crate::aws::s3(&sdk), "b"),
+                    billing: Arc::new(billing),
+                    clock: clock.clone(),
+                },
+                mailer: crate::adapters::SesMailer::new(crate::aws::sesv2(&sdk), "a@example.com", None),
+                webhooks: crate::delivery::Webhooks {
+                    store,
+                    sender: crate::delivery::NoSender,
+                    scheduler: crate::delivery::NoRetries,
+                    clock,
+                    policy: crate::webhooks::UrlPolicy::Production,
+                },
+                links: super::super::links::Links::new(b"k".to_vec(), None),
+                from: "a@example.com".into(),
+            },
+            pdf_link_ttl: Duration::from_secs(60),
+        });
+        let auth = Auth::ApiKey("k".into());
+        async fn status(router: Router, path: &str) -> StatusCode {
+            let request = http::Request::builder().uri(path).body(Body::empty()).unwrap();
+            router.oneshot(request).await.unwrap().status()
+        }
+        let webhook_side = ["/admin/webhooks", "/admin/webhooks/crm", "/admin/events/evt_1"];
+        let invoice_side = [
+            "/admin/invoices?status=paid",
+            "/admin/invoices/2026-000001",
+            "/admin/audit",
+        ];
+        for path in webhook_side {
+            let webhooks = with_not_found(admin_webhooks_router(api.clone(), auth.clone()));
+            let invoices = with_not_found(admin_invoices_router(api.clone(), auth.clone()));
+            assert_eq!(status(webhooks, path).await, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(status(invoices, path).await, StatusCode::NOT_FOUND, "{path}");
+        }
+        for path in invoice_side {
+            let webhooks = with_not_found(admin_webhooks_router(api.clone(), auth.clone()));
+            let invoices = with_not_found(admin_invoices_router(api.clone(), auth.clone()));
+            assert_eq!(status(webhooks, path).await, StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(status(invoices, path).await, StatusCode::UNAUTHORIZED, "{path}");
+        }
     }
 
     #[test]

@@ -21,11 +21,20 @@ impl Style {
     pub(super) const ALL: [Style; 2] = [Style::Regular, Style::Bold];
 
     pub(super) fn face(self) -> &'static FontFace {
-        static REGULAR: LazyLock<FontFace> =
-            LazyLock::new(|| FontFace::load(include_bytes!("../../assets/fonts/DejaVuSans.ttf"), "DejaVuSans"));
+        // Subset to the scripts invoices are written in (Latin, Greek, Cyrillic and their
+        // extensions, punctuation, currency and letterlike symbols such as № and ₽, arrows, math,
+        // enclosed numbers, shapes) and stored zlib-compressed: 0.3 MB instead of 1.5 MB in
+        // every binary that renders. Inflated once per process, on first use. Anything else is
+        // drawn as the fallback, as before.
+        static REGULAR: LazyLock<FontFace> = LazyLock::new(|| {
+            FontFace::load(
+                inflate(include_bytes!("../../assets/fonts/DejaVuSans.ttf.zlib")),
+                "DejaVuSans",
+            )
+        });
         static BOLD: LazyLock<FontFace> = LazyLock::new(|| {
             FontFace::load(
-                include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf"),
+                inflate(include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf.zlib")),
                 "DejaVuSans-Bold",
             )
         });
@@ -42,6 +51,17 @@ impl Style {
             Style::Bold => Name(b"F2"),
         }
     }
+}
+
+/// A bundled font, inflated for the life of the process (a compile-time asset, not input: a
+/// test loads both faces).
+fn inflate(compressed: &'static [u8]) -> &'static [u8] {
+    use std::io::Read;
+    let mut data = Vec::with_capacity(compressed.len() * 2);
+    flate2::read::ZlibDecoder::new(compressed)
+        .read_to_end(&mut data)
+        .expect("bundled font inflates");
+    Box::leak(data.into_boxed_slice())
 }
 
 /// One parsed face; parsed once per process.
