@@ -15,7 +15,7 @@ use crate::ports::{
     SendError, StoreError, SubscriptionState, WebhookSender,
 };
 use crate::service::{CreateError, Invoices, Issued};
-use crate::webhooks::{Endpoint, UrlPolicy, WebhookError};
+use crate::webhooks::{Endpoint, WebhookError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -218,18 +218,31 @@ where
 
     /// The invoice an id or a number (`2026-000123`) names.
     pub async fn find(&self, reference: &str) -> Result<Invoice, AdminError> {
+        let id = self.find_id(reference).await?;
+        self.store().get_invoice(&id).await?.ok_or(AdminError::InvoiceNotFound)
+    }
+
+    /// The invoice with its recorded facts, in one read.
+    async fn find_record(&self, reference: &str) -> Result<InvoiceRecord, AdminError> {
+        let id = self.find_id(reference).await?;
+        self.store()
+            .invoice_record(&id)
+            .await?
+            .ok_or(AdminError::InvoiceNotFound)
+    }
+
+    async fn find_id(&self, reference: &str) -> Result<String, AdminError> {
         if reference.is_empty() || reference.len() > MAX_REFERENCE {
             return Err(AdminError::InvoiceNotFound);
         }
-        let id = match as_number(reference) {
+        match as_number(reference) {
             Some(number) => self
                 .store()
                 .invoice_id_by_number(&number.to_string())
                 .await?
-                .ok_or(AdminError::InvoiceNotFound)?,
-            None => reference.to_owned(),
-        };
-        self.store().get_invoice(&id).await?.ok_or(AdminError::InvoiceNotFound)
+                .ok_or(AdminError::InvoiceNotFound),
+            None => Ok(reference.to_owned()),
+        }
     }
 
     /// Issues an invoice for the vendor's backend or an operator (as `POST /invoices` does).
@@ -248,13 +261,8 @@ where
     }
 
     pub async fn detail(&self, reference: &str) -> Result<InvoiceDetail, AdminError> {
-        let invoice = self.find(reference).await?;
-        let record = self
-            .store()
-            .invoice_record(&invoice.id)
-            .await?
-            .ok_or(AdminError::InvoiceNotFound)?;
-        let history = self.store().history(&invoice.id).await?;
+        let record = self.find_record(reference).await?;
+        let history = self.store().history(&record.invoice.id).await?;
         let events: Vec<&str> = history
             .iter()
             .filter_map(|h| match h {
@@ -405,14 +413,15 @@ where
         resolution: Resolution,
         reason: &str,
     ) -> Result<Done, AdminError> {
-        let invoice = self.find(reference).await?;
+        let record = self.find_record(reference).await?;
+        let invoice = &record.invoice;
         if invoice.status != Status::NeedsReview {
             return Err(AdminError::InvalidTransition {
                 status: invoice.status,
                 action: "resolved",
             });
         }
-        let reviewed = self.reviewed_payment(&invoice).await?;
+        let reviewed = self.reviewed_payment(&record).await?;
         let details = json!({
             "resolution": resolution.as_str(),
             "payment_id": reviewed.as_ref().map(|p| &p.payment_id),
@@ -424,10 +433,10 @@ where
                 // decision is recorded as a manual payment, so that nothing is paid by a phantom.
                 let (payment, record) = match reviewed {
                     Some(p) => (p, false),
-                    None => (manual_payment(&invoice), true),
+                    None => (manual_payment(invoice), true),
                 };
                 let paid = Paid {
-                    invoice: &invoice,
+                    invoice,
                     payment: &payment,
                     record,
                     reference: None,
@@ -437,12 +446,12 @@ where
             }
             Resolution::RefundNeeded => {
                 let now = self.now();
-                let event = crate::events::invoice_voided(&invoice, actor, reason, true, reviewed.as_ref(), now);
-                let audit = Self::audit(now, actor, "invoice.resolve_review", &invoice, Some(reason), details);
+                let event = crate::events::invoice_voided(invoice, actor, reason, true, reviewed.as_ref(), now);
+                let audit = Self::audit(now, actor, "invoice.resolve_review", invoice, Some(reason), details);
                 let mut facts = void_facts(reason, actor, now);
                 facts.push((Fact::Resolution, resolution.as_str().to_owned()));
                 let change = ManualChange {
-                    invoice: &invoice,
+                    invoice,
                     from: &[Status::NeedsReview],
                     to: Status::Void,
                     facts,
@@ -457,15 +466,11 @@ where
 
     /// The payment that sent the invoice to review: as noted on the invoice, else the last
     /// mismatched one in its history.
-    async fn reviewed_payment(&self, invoice: &Invoice) -> Result<Option<PaymentNotice>, AdminError> {
-        let noted = self
-            .store()
-            .invoice_record(&invoice.id)
-            .await?
-            .and_then(|r| r.review_payment);
-        if noted.is_some() {
-            return Ok(noted);
+    async fn reviewed_payment(&self, record: &InvoiceRecord) -> Result<Option<PaymentNotice>, AdminError> {
+        if record.review_payment.is_some() {
+            return Ok(record.review_payment.clone());
         }
+        let invoice = &record.invoice;
         let history = self.store().history(&invoice.id).await?;
         Ok(history.into_iter().rev().find_map(|h| match h {
             HistoryEntry::Payment {
@@ -729,11 +734,6 @@ where
 
     pub async fn audit_log(&self, limit: usize, cursor: Option<&str>) -> Result<Page<AuditEntry>, AdminError> {
         Ok(self.store().audit_log(limit, cursor).await?)
-    }
-
-    /// The webhook URL policy endpoints are checked against.
-    pub fn policy(&self) -> UrlPolicy {
-        self.webhooks.policy
     }
 }
 

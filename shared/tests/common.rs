@@ -163,3 +163,24 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client, tag: &str) -> String
         .unwrap();
     name
 }
+
+/// How many items of one `entity` a table holds (a scan: tests only).
+pub async fn count_entity(client: &aws_sdk_dynamodb::Client, table: &str, entity: &str) -> usize {
+    let (mut n, mut start) = (0, None);
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .filter_expression("entity = :e")
+            .expression_attribute_values(":e", aws_sdk_dynamodb::types::AttributeValue::S(entity.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        n += out.items().len();
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return n;
+        }
+    }
+}

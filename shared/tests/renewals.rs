@@ -128,24 +128,7 @@ impl World {
 
     /// Every item of one entity in this test's table.
     async fn count(&self, entity: &str) -> usize {
-        let (mut n, mut start) = (0, None);
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("entity = :e")
-                .expression_attribute_values(":e", AttributeValue::S(entity.into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            n += out.items().len();
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return n;
-            }
-        }
+        common::count_entity(&self.client, &self.table, entity).await
     }
 
     async fn events(&self, kind: &str) -> Vec<serde_json::Value> {
