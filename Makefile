@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole system locally) and `make test` (every test).
-.PHONY: run test job lint fmt bench package sizes clean
+.PHONY: run test job lint fmt bench bench-lambda bench-compare package sizes clean
 
 run:
 	bash infra/local/run.sh
@@ -20,9 +20,19 @@ lint:
 fmt:
 	cargo fmt --all
 
-# Benchmarks (criterion): PDF render time and size, callback verification. Not part of `make test`.
+# Benchmarks, none of them part of `make test`; BENCHMARKS.md has the figures and the commands.
+# bench: criterion (invoice and act rendering, callback verification, the renewal job).
 bench:
 	CARGO_TARGET_DIR=$${CARGO_TARGET_DIR:-/var/tmp/autobill-target} cargo bench -p autobill
+
+# bench-lambda: every function's cold start under a local Lambda runtime API, AWS calls per
+# invoice lifecycle against the local AWS, and the cost per 1,000 paid invoices.
+bench-lambda:
+	bash bench/run.sh all
+
+# bench-compare: the same invoice through WeasyPrint, and a Python + boto3 handler's cold start.
+bench-compare:
+	bash bench/compare.sh
 
 # Lambda artefacts for `sam deploy`: every function's bootstrap (arm64, x86_64 if the aarch64
 # target can't be installed), release profile, with a size table; fails over 8 MB. Installs the

@@ -37,14 +37,15 @@ ensure_venv() {
   echo "$want" > "$stamp"
 }
 
-# start_moto PORT LOGFILE: starts moto on loopback and waits until it answers; sets MOTO_PID.
+# start_moto PORT LOGFILE [ARGS…]: starts moto on loopback (ARGS to moto_serve.py) and waits
+# until it answers; sets MOTO_PID.
 start_moto() {
-  local port="$1" log="$2"
+  local port="$1" log="$2"; shift 2
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: stop what holds it, or choose another port" >&2
     return 1
   fi
-  "$PY" "$ROOT/infra/local/moto_serve.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  "$PY" "$ROOT/infra/local/moto_serve.py" -H 127.0.0.1 -p "$port" "$@" >"$log" 2>&1 &
   MOTO_PID=$!
   "$PY" "$ROOT/infra/local/stack.py" wait --endpoint "http://127.0.0.1:$port" --timeout 30
 }

@@ -12,7 +12,9 @@ One addition: `GET /_local/ses/raw-messages` lists the raw e-mails SES accepted,
 (`[{"id", "source", "destinations", "raw_data"}]`): what `/moto-api/data.json` has under
 `ses.RawMessage`, without serialising every other model (every table item) under the lock.
 
-Usage: moto_serve.py [-H 127.0.0.1] [-p 4566]
+For the benchmarks, `--request-log FILE` appends one JSON line per AWS call (request_log.py).
+
+Usage: moto_serve.py [-H 127.0.0.1] [-p 4566] [--request-log FILE]
 """
 
 import argparse
@@ -122,11 +124,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=4566)
+    parser.add_argument("--request-log", metavar="FILE", help="append one JSON line per AWS call to FILE")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     DynamoDBBackend.transact_write_items = _transact_write_items
     app = DomainDispatcherApplication(create_backend_app)
+    if args.request_log:
+        from request_log import RequestLog
+
+        app = RequestLog(app, args.request_log)
     run_simple(args.host, args.port, Serialized(app), threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -73,15 +73,14 @@ impl<S: FulfilStore + MailJournal, D: DocumentStore, M: Mailer> Fulfil<S, D, M> 
     }
 
     async fn fulfil_once(&self, invoice_id: &str) -> Result<Outcome, FulfilError> {
-        let invoice = self
+        let (invoice, state) = self
             .store
-            .get_invoice(invoice_id)
+            .invoice_and_fulfilment(invoice_id)
             .await?
             .ok_or_else(|| FulfilError::NotFound(invoice_id.to_owned()))?;
         if invoice.status != Status::Paid {
             return Ok(Outcome::NotPaid);
         }
-        let state = self.store.fulfilment(invoice_id).await?;
         if state.fulfilled_at.is_some() {
             return Ok(Outcome::AlreadyFulfilled);
         }

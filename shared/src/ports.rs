@@ -213,6 +213,20 @@ pub enum EmailClaim {
 pub trait FulfilStore: InvoiceReader {
     fn fulfilment(&self, invoice_id: &str) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
 
+    /// The invoice and how far its fulfilment got, as one snapshot (one read where they are
+    /// stored together).
+    fn invoice_and_fulfilment(
+        &self,
+        invoice_id: &str,
+    ) -> impl Future<Output = Result<Option<(Invoice, Fulfilment)>, StoreError>> + Send {
+        async move {
+            match self.get_invoice(invoice_id).await? {
+                None => Ok(None),
+                Some(invoice) => Ok(Some((invoice, self.fulfilment(invoice_id).await?))),
+            }
+        }
+    }
+
     /// The account's subscription to a plan, if it ever had one.
     fn subscription(
         &self,

@@ -635,6 +635,21 @@ pub fn outbox_event(item: &Item) -> Result<OutboxEvent, StoreError> {
     })
 }
 
+fn fulfilment_from_item(item: &Item) -> Result<crate::ports::Fulfilment, StoreError> {
+    let extension = match item.get("extension") {
+        Some(v) => Some(serde_dynamo::from_attribute_value(v.clone()).map_err(store_err)?),
+        None => None,
+    };
+    Ok(crate::ports::Fulfilment {
+        paid_at: optional_time(item, "paid_at"),
+        extension,
+        act_key: optional_string(item, "act_key"),
+        subscription_applied: matches!(item.get("subscription_applied"), Some(AttributeValue::Bool(true))),
+        email_message_id: optional_string(item, "email_message_id"),
+        fulfilled_at: optional_time(item, "fulfilled_at"),
+    })
+}
+
 pub(crate) fn subscription_pk(account: &str, plan: &str) -> String {
     format!("SUBSCRIPTION#{account}#{plan}")
 }
@@ -698,18 +713,18 @@ impl crate::ports::FulfilStore for DynamoStore {
             .get_item(invoice_pk(invoice_id), "INVOICE")
             .await?
             .ok_or_else(|| StoreError(format!("invoice {invoice_id} not found")))?;
-        let extension = match item.get("extension") {
-            Some(v) => Some(serde_dynamo::from_attribute_value(v.clone()).map_err(store_err)?),
-            None => None,
+        fulfilment_from_item(&item)
+    }
+
+    async fn invoice_and_fulfilment(
+        &self,
+        invoice_id: &str,
+    ) -> Result<Option<(Invoice, crate::ports::Fulfilment)>, StoreError> {
+        let Some(item) = self.get_item(invoice_pk(invoice_id), "INVOICE").await? else {
+            return Ok(None);
         };
-        Ok(crate::ports::Fulfilment {
-            paid_at: optional_time(&item, "paid_at"),
-            extension,
-            act_key: optional_string(&item, "act_key"),
-            subscription_applied: matches!(item.get("subscription_applied"), Some(AttributeValue::Bool(true))),
-            email_message_id: optional_string(&item, "email_message_id"),
-            fulfilled_at: optional_time(&item, "fulfilled_at"),
-        })
+        let state = fulfilment_from_item(&item)?;
+        Ok(Some((invoice_from_item(item)?, state)))
     }
 
     async fn subscription(
