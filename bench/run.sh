@@ -50,4 +50,4 @@ if [ "$WHAT" != coldstart ]; then
     --config "$AUTOBILL_CONFIG_FILE" --work-dir "$OUT/lifecycle" >"$OUT/lifecycle.json"
 fi
 "$PY" "$ROOT/bench/report.py" "$OUT"
-if [ -f "$OUT/lifecycle.json" ]; then python3 "$ROOT/bench/cost.py" "$OUT/lifecycle.json"; fi
+if [ -f "$OUT/lifecycle.json" ]; then python3 "$ROOT/bench/cost.py" "$OUT/lifecycle.json" --prices "$ROOT/bench/prices.toml"; fi

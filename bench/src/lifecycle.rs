@@ -36,7 +36,7 @@ pub struct Setup {
 /// Memory sizes as in template.yaml.
 fn memory_mb(function: &str) -> u32 {
     match function {
-        "create-invoice" | "fulfil" | "admin-api" => 512,
+        "fulfil" | "admin-api" | "renewal-reminders" | "expire-subscriptions" => 512,
         _ => 256,
     }
 }
@@ -549,6 +549,15 @@ pub fn run(setup: &Setup) -> Result<Value, Error> {
         .filter(|s| s.cold)
         .filter_map(|s| Some((s.function?, (s.init_ms?, s.init_calls.len()))))
         .collect();
+    let names = |steps: &[Step]| steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    if names(&cold) != names(&warm) {
+        return Err(format!(
+            "the two customers took different steps: {:?} vs {:?}",
+            names(&cold),
+            names(&warm)
+        )
+        .into());
+    }
     let mut steps: Vec<Value> = warm
         .iter()
         .zip(&cold)
@@ -556,6 +565,8 @@ pub fn run(setup: &Setup) -> Result<Value, Error> {
             let mut v = w.json();
             v["cold_duration_ms"] = json!(c.duration_ms);
             if let Some((ms, calls)) = w.function.and_then(|f| init.get(f)) {
+                // Costed as if every invocation were cold (cost.py's --cold-fraction scales it).
+                v["cold"] = json!(true);
                 v["init_ms"] = json!(ms);
                 v["init_call_count"] = json!(calls);
             }

@@ -235,7 +235,9 @@ pub(crate) fn read_request(reader: &mut impl BufRead) -> Option<(String, String,
     let (mut length, mut chunked) = (0usize, false);
     loop {
         line.clear();
-        reader.read_line(&mut line).ok()?;
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
         let header = line.trim_end();
         if header.is_empty() {
             break;

@@ -3,13 +3,15 @@
 Each line: {"seq", "service", "operation", "status", "bytes_in", "bytes_out"} plus what the cost
 model needs: DynamoDB request units (`wru`, `rru`, from the sizes of the items written and read,
 by DynamoDB's sizing rules), the e-mail size of SES SendEmail, the entries of EventBridge PutEvents
-(with their detail, so a benchmark can deliver them as the bus would). Presigned S3 requests are
+(with their detail, so a benchmark can deliver them as the bus would). Query and Scan are sized
+by the items returned: a filter's discarded items, which DynamoDB also bills, are not seen. Presigned S3 requests are
 logged too: a browser downloading a PDF is a GET that AWS bills.
 
 Enabled by `moto_serve.py --request-log FILE`; lines are written before the response is sent, so
 a caller that has its answer can count its calls.
 """
 
+import base64
 import io
 import json
 import math
@@ -179,8 +181,9 @@ class RequestLog:
             return {"entries": len(entries), "events": [
                 {"source": e.get("Source"), "detail-type": e.get("DetailType"), "detail": json.loads(e.get("Detail", "{}"))}
                 for e in entries]}
-        if service == "ses" and op == "SendEmail":
-            return {"bytes": len(body)}
+        if service == "ses" and op == "SendEmail":  # the e-mail itself (the request carries it in base64)
+            raw = json.loads(body).get("Content", {}).get("Raw", {}).get("Data", "")
+            return {"bytes": len(base64.b64decode(raw)) if raw else len(body)}
         if service == "s3" and op in ("PutObject", "GetObject"):
             return {"bytes": len(body) if op == "PutObject" else len(out)}
         return {}

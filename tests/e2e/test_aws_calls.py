@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections import Counter
 
 from conftest import ROOT, STACK, free_port, wait_http
 
 TARGET = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
-PY = os.environ.get("PYTHON", str(ROOT / ".venv" / "bin" / "python"))
+PY = sys.executable  # the venv with moto, as make test runs pytest
 
 # The calls of each step, as counted for BENCHMARKS.md.
 EXPECTED = {
