@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole system locally) and `make test` (every test).
-.PHONY: run test job lint fmt bench bench-lambda bench-compare package sizes clean
+.PHONY: run test job lint fmt bench bench-lambda bench-compare package sizes fuzz clean
 
 run:
 	bash infra/local/run.sh
@@ -42,6 +42,10 @@ package:
 
 sizes:
 	bash infra/package.sh --report
+
+# Every cargo-fuzz target (nightly) for FUZZ_SECONDS each (default 60): `make fuzz FUZZ_SECONDS=300`; see fuzz/run.sh.
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .local .venv .venv-sam

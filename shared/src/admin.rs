@@ -690,13 +690,25 @@ where
         if patch.is_empty() {
             return Ok(current);
         }
-        patch.applied_to(current.endpoint).validate(self.webhooks.policy)?;
+        let mut patch = patch;
+        let rotated = patch.secret.as_ref().is_some_and(|new| *new != current.endpoint.secret);
+        patch
+            .applied_to(current.endpoint.clone())
+            .validate(self.webhooks.policy)?;
         let shown = EndpointPatch {
             secret: None,
             ..patch.clone()
         };
         let mut details = serde_json::to_value(&shown).unwrap_or_default();
-        details["secret_rotated"] = json!(patch.secret.is_some());
+        details["secret_rotated"] = json!(rotated);
+        if rotated {
+            // The old secret keeps signing beside the new one for a while (Standard Webhooks'
+            // several signatures), so the receiver can switch without refusing a delivery.
+            let until = self.now() + crate::webhooks::ROTATION_OVERLAP;
+            patch.previous_secret = Some(current.endpoint.secret);
+            patch.previous_secret_until = Some(until);
+            details["previous_secret_until"] = json!(until);
+        }
         let audit = self.endpoint_audit(actor, "webhook_endpoint.update", id, details);
         self.store().update_endpoint(id, &patch, &audit).await?;
         self.endpoint(id).await

@@ -46,7 +46,7 @@ pub async fn invoice_api(sandbox_pay: bool) -> Result<(Arc<AwsInvoiceApi>, Setti
     };
     let api = InvoiceApi {
         service,
-        links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
+        links: links(&settings),
         pdf_link_ttl: settings.pdf_link_ttl,
         sandbox_pay,
     };
@@ -54,6 +54,12 @@ pub async fn invoice_api(sandbox_pay: bool) -> Result<(Arc<AwsInvoiceApi>, Setti
 }
 
 pub type AwsCallbackApi = CallbackApi<DynamoStore, YooKassaApi>;
+
+/// Invoice links under the link secret, old links still opening under the previous one if set.
+fn links(settings: &Settings) -> Links {
+    Links::new(settings.link_secret.clone(), settings.public_url.clone())
+        .with_previous(settings.previous_link_secret.clone())
+}
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -277,7 +283,7 @@ pub async fn renewals_service(fallback_url: Option<String>) -> Result<AwsRenewal
         documents: S3Documents::new(crate::aws::s3(&sdk), &settings.bucket),
         mailer: crate::adapters::SesMailer::new(crate::aws::sesv2(&sdk), &from, var("AUTOBILL_SES_CONFIGURATION_SET")),
         billing,
-        links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
+        links: links(&settings),
         base_url,
         from,
     })
@@ -350,7 +356,7 @@ async fn admin_api_with<H: crate::ports::WebhookSender>(
             clock,
             policy: webhook_policy(),
         },
-        links: Links::new(settings.link_secret.clone(), settings.public_url.clone()),
+        links: links(&settings),
         from,
     };
     let api = crate::http::admin::AdminApi {

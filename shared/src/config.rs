@@ -143,6 +143,8 @@ pub struct Settings {
     pub bucket: String,
     /// Signs invoice links (`?token=`); at least 32 bytes.
     pub link_secret: Vec<u8>,
+    /// The link secret before a rotation: links made with it keep opening while it is set.
+    pub previous_link_secret: Option<Vec<u8>>,
     /// Base of the links we hand out, e.g. `https://billing.example.com`; derived from the
     /// request's Host when empty.
     pub public_url: Option<String>,
@@ -159,6 +161,10 @@ impl std::fmt::Debug for Settings {
             .field("table", &self.table)
             .field("bucket", &self.bucket)
             .field("link_secret", &"<redacted>")
+            .field(
+                "previous_link_secret",
+                &self.previous_link_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("public_url", &self.public_url)
             .field("cors_origins", &self.cors_origins)
             .field("pdf_link_ttl", &self.pdf_link_ttl)
@@ -175,6 +181,13 @@ impl Settings {
         let link_secret = var("AUTOBILL_LINK_SECRET").ok_or(ConfigError::Missing("AUTOBILL_LINK_SECRET"))?;
         if link_secret.len() < 32 {
             return Err(invalid("AUTOBILL_LINK_SECRET", "use at least 32 characters"));
+        }
+        let previous_link_secret = var("AUTOBILL_PREVIOUS_LINK_SECRET");
+        if previous_link_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid(
+                "AUTOBILL_PREVIOUS_LINK_SECRET",
+                "use at least 32 characters, or leave it empty",
+            ));
         }
         let public_url = var("AUTOBILL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url
@@ -194,6 +207,7 @@ impl Settings {
             table: var("AUTOBILL_TABLE").ok_or(ConfigError::Missing("AUTOBILL_TABLE"))?,
             bucket: var("AUTOBILL_BUCKET").ok_or(ConfigError::Missing("AUTOBILL_BUCKET"))?,
             link_secret: link_secret.into_bytes(),
+            previous_link_secret: previous_link_secret.map(String::into_bytes),
             public_url,
             cors_origins: var("AUTOBILL_CORS_ORIGINS")
                 .map(|v| {

@@ -3,10 +3,10 @@
 //! the same on every retry), logged per attempt, retried on the schedule through the
 //! scheduler, endpoints disabled on `410 Gone` or after 5 days of failures.
 
-use crate::ports::{AttemptLog, Clock, Response, RetryScheduler, RetryTask, StoreError, WebhookSender, WebhookStore};
-use crate::webhooks::{
-    AttemptOutcome, Endpoint, Secret, UrlPolicy, Verdict, after_attempt, check_url, should_disable, sign,
+use crate::ports::{
+    AttemptLog, Clock, EndpointRecord, Response, RetryScheduler, RetryTask, StoreError, WebhookSender, WebhookStore,
 };
+use crate::webhooks::{AttemptOutcome, Secret, UrlPolicy, Verdict, after_attempt, check_url, should_disable, sign};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -79,7 +79,7 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             return Ok(Verdict::GiveUp);
         }
         let now = self.clock.now();
-        let response = match self.post_logged(endpoint, &task.event, task.attempt, now).await? {
+        let response = match self.post_logged(&record, &task.event, task.attempt, now).await? {
             Ok(response) => response,
             Err(broken) => {
                 self.disable(&endpoint.id, &broken, now).await?;
@@ -124,11 +124,12 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
     /// `Ok(Err(why))` when the endpoint's URL or secret is unusable (nothing was sent).
     async fn post_logged(
         &self,
-        endpoint: &Endpoint,
+        record: &EndpointRecord,
         event: &Value,
         attempt: u32,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Result<Response, String>, StoreError> {
+        let endpoint = &record.endpoint;
         let (event_id, event_type) = (text(event, "id"), text(event, "type"));
         let body = serde_json::to_vec(&endpoint.payload(event)).map_err(|e| StoreError(e.to_string()))?;
         // A URL or secret an operator broke in the console: nothing can be sent until fixed.
@@ -139,11 +140,17 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
             Err(e) => return Ok(Err(format!("endpoint misconfigured: {e}"))),
         };
         let timestamp = now.timestamp();
+        let mut signature = sign(&secret, &event_id, timestamp, &body);
+        // During a rotation the old secret's signature goes too (space-separated, as Standard
+        // Webhooks receivers expect); a previous secret that no longer parses is left out.
+        if let Some(Ok(previous)) = record.previous_secret_at(now).map(Secret::parse) {
+            signature = format!("{signature} {}", sign(&previous, &event_id, timestamp, &body));
+        }
         let headers = [
             ("content-type", "application/json".to_owned()),
             ("webhook-id", event_id.clone()),
             ("webhook-timestamp", timestamp.to_string()),
-            ("webhook-signature", sign(&secret, &event_id, timestamp, &body)),
+            ("webhook-signature", signature),
         ];
         let response = self.sender.post(&endpoint.url, &headers, body).await;
         let status = match &response.outcome {
@@ -189,7 +196,7 @@ impl<S: WebhookStore, H: WebhookSender, R: RetryScheduler> Webhooks<S, H, R> {
         }
         let now = self.clock.now();
         let response = self
-            .post_logged(&record.endpoint, event, attempt, now)
+            .post_logged(&record, event, attempt, now)
             .await?
             .map_err(ReplayError::Misconfigured)?;
         let (status, delivered) = match response.outcome {

@@ -12,6 +12,8 @@ pub mod delivery;
 pub mod domain;
 pub mod events;
 pub mod fulfil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod mail;
 pub mod metrics;

@@ -6,24 +6,46 @@ use crate::ports::{Clock, EventBus, OutboxEvent, OutboxStore, StoreError};
 /// EventBridge takes at most 10 entries per PutEvents.
 const BATCH: usize = 10;
 
-/// Publishes the given events; returns the ids that were accepted and marked sent.
+/// What a publishing run did.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The events the bus accepted: they are on their way, whatever happened after.
+    pub accepted: Vec<String>,
+    /// The first failure: the bus refusing a batch (that batch and the rest wait in the
+    /// outbox), or an accepted event not marked sent (it stays pending and goes out again
+    /// later; consumers dedupe on the event id).
+    pub error: Option<StoreError>,
+}
+
+/// Publishes the given events, marking each accepted one sent. Never loses track of an
+/// accepted event: a failure after the bus took it is reported beside it, not instead of it.
 pub async fn publish<O: OutboxStore, B: EventBus>(
     store: &O,
     bus: &B,
     clock: &dyn Clock,
     events: &[OutboxEvent],
-) -> Result<Vec<String>, StoreError> {
-    let mut sent = Vec::new();
+) -> Published {
+    let mut published = Published::default();
     for chunk in events.chunks(BATCH) {
-        let accepted = bus.publish(chunk).await?;
+        let accepted = match bus.publish(chunk).await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                published.error = Some(e);
+                break;
+            }
+        };
         for (event, ok) in chunk.iter().zip(accepted) {
-            if ok {
-                store.mark_sent(&event.id, clock.now()).await?;
-                sent.push(event.id.clone());
+            if !ok {
+                continue;
+            }
+            published.accepted.push(event.id.clone());
+            if let Err(e) = store.mark_sent(&event.id, clock.now()).await {
+                tracing::warn!(event = %event.id, error = %e, "event published but not marked sent: it goes out again later");
+                published.error.get_or_insert(e);
             }
         }
     }
-    Ok(sent)
+    published
 }
 
 /// One sweep over the unsent events (the local stack's loop, and a safety net in AWS).
@@ -33,11 +55,14 @@ pub async fn publish_pending<O: OutboxStore, B: EventBus>(
     clock: &dyn Clock,
 ) -> Result<usize, StoreError> {
     let pending = store.pending(100).await?;
-    let sent = publish(store, bus, clock, &pending).await?;
-    if !sent.is_empty() {
-        tracing::info!(published = sent.len(), "outbox events published");
+    let published = publish(store, bus, clock, &pending).await;
+    if !published.accepted.is_empty() {
+        tracing::info!(published = published.accepted.len(), "outbox events published");
     }
-    Ok(sent.len())
+    match published.error {
+        Some(e) if published.accepted.is_empty() => Err(e),
+        _ => Ok(published.accepted.len()),
+    }
 }
 
 /// The stream trigger (AWS): each new `OUTBOX#` item is published and marked sent. On the first
@@ -62,16 +87,16 @@ pub async fn publish_stream_batch<O: OutboxStore, B: EventBus>(
         if !is_outbox {
             continue;
         }
+        // Accepted by the bus is done: a failure to mark it sent only means it goes out again.
         let result = match crate::adapters::dynamo::outbox_event(&item) {
-            Ok(event) => publish(store, bus, clock, std::slice::from_ref(&event))
-                .await
-                .and_then(|sent| {
-                    if sent.is_empty() {
-                        Err(StoreError(format!("event {} refused by the bus", event.id)))
-                    } else {
-                        Ok(())
-                    }
-                }),
+            Ok(event) => {
+                let published = publish(store, bus, clock, std::slice::from_ref(&event)).await;
+                match (published.accepted.is_empty(), published.error) {
+                    (false, _) => Ok(()),
+                    (true, Some(e)) => Err(e),
+                    (true, None) => Err(StoreError(format!("event {} refused by the bus", event.id))),
+                }
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = result {

@@ -312,7 +312,7 @@ pub trait Mailer: Send + Sync {
 }
 
 /// A webhook endpoint as stored, with its delivery health.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct EndpointRecord {
     pub endpoint: crate::webhooks::Endpoint,
     /// Set at the first failure after a success; 5 days of failures disable the endpoint.
@@ -320,16 +320,43 @@ pub struct EndpointRecord {
     /// Why and when it was disabled (by a 410, 5 days of failures, or a broken setting).
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The secret before the last rotation: deliveries carry its signature too until
+    /// `previous_secret_until`, so the receiver can switch without refusing any.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for EndpointRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointRecord")
+            .field("endpoint", &self.endpoint)
+            .field("failing_since", &self.failing_since)
+            .field("disabled_reason", &self.disabled_reason)
+            .field("disabled_at", &self.disabled_at)
+            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "<redacted>"))
+            .field("previous_secret_until", &self.previous_secret_until)
+            .finish()
+    }
 }
 
 impl EndpointRecord {
-    /// A new endpoint: no failures, not disabled by anyone.
+    /// A new endpoint: no failures, not disabled by anyone, no rotation under way.
     pub fn new(endpoint: crate::webhooks::Endpoint) -> Self {
         EndpointRecord {
             endpoint,
             failing_since: None,
             disabled_reason: None,
             disabled_at: None,
+            previous_secret: None,
+            previous_secret_until: None,
+        }
+    }
+
+    /// The rotated-out secret, while deliveries still sign with it at `now`.
+    pub fn previous_secret_at(&self, now: chrono::DateTime<chrono::Utc>) -> Option<&str> {
+        match (&self.previous_secret, self.previous_secret_until) {
+            (Some(secret), Some(until)) if now < until => Some(secret),
+            _ => None,
         }
     }
 }
@@ -715,7 +742,7 @@ pub struct ManualChange<'a> {
 }
 
 /// Changes to a webhook endpoint's settings; `None` leaves a setting as it is.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Default, PartialEq, serde::Serialize)]
 pub struct EndpointPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -729,6 +756,27 @@ pub struct EndpointPatch {
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Set by the service with a new `secret`: the one it replaces, and until when it still signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for EndpointPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("EndpointPatch")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("conditions", &self.conditions)
+            .field("fields", &self.fields)
+            .field("enabled", &self.enabled)
+            .field("secret", &redacted(&self.secret))
+            .field("previous_secret", &redacted(&self.previous_secret))
+            .field("previous_secret_until", &self.previous_secret_until)
+            .finish()
+    }
 }
 
 impl EndpointPatch {

@@ -7,7 +7,7 @@ use autobill::callbacks::Callbacks;
 use autobill::domain::{Kopecks, Status};
 use autobill::payments::sandbox::{Sandbox, sign};
 use autobill::payments::{Handled, InvoiceRef, PaymentNotice, RawCallback};
-use autobill::ports::{EventBus, InvoiceReader, OutboxEvent, PaymentLookup, StoreError};
+use autobill::ports::{EventBus, InvoiceReader, OutboxEvent, OutboxStore, PaymentLookup, StoreError};
 use autobill::service::Invoices;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use std::sync::Arc;
@@ -195,6 +195,48 @@ async fn the_publisher_sends_each_event_once_even_after_a_failure() {
     );
     let kinds: Vec<String> = store.published().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["invoice.issued", "invoice.paid"]);
+}
+
+/// The outbox of `MemoryStore`, but marking the first event sent fails (a throttle that outlasted
+/// the SDK's retries) after the bus took it.
+struct FirstMarkFails<'a>(&'a MemoryStore, std::sync::atomic::AtomicBool);
+impl autobill::ports::OutboxStore for FirstMarkFails<'_> {
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.0.pending(limit).await
+    }
+    async fn mark_sent(&self, event_id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+        match self.1.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            true => Err(StoreError("throttled".into())),
+            false => self.0.mark_sent(event_id, at).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_the_bus_took_is_reported_even_when_marking_it_sent_fails() {
+    let (store, callbacks, invoice) = setup().await;
+    callbacks
+        .apply(&notice(&invoice.id, "pay-1", 1_200_000, "RUB"))
+        .await
+        .unwrap();
+    let clock = common::at("2026-11-27T12:00:01Z");
+    let flaky = FirstMarkFails(&store, true.into());
+    let pending = store.pending(100).await.unwrap();
+    let published = autobill::outbox::publish(&flaky, &store, &clock, &pending).await;
+    // Both went out (the caller delivers both) and the failure is reported beside them.
+    assert_eq!(
+        published.accepted,
+        pending.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
+    assert!(published.error.is_some());
+    // The unmarked one stays pending and goes out again: consumers dedupe on its id.
+    let again = store.pending(100).await.unwrap();
+    assert_eq!(again.iter().map(|e| &e.id).collect::<Vec<_>>(), [&pending[0].id]);
+    assert_eq!(
+        autobill::outbox::publish_pending(&store, &store, &clock).await.unwrap(),
+        1
+    );
+    assert!(store.pending(100).await.unwrap().is_empty());
 }
 
 fn stream_batch() -> aws_lambda_events::event::dynamodb::Event {

@@ -388,3 +388,59 @@ async fn retries_become_one_time_schedules_with_a_dead_letter_queue() {
     );
     assert_eq!(t.dead_letter_config().and_then(|d| d.arn()), Some(dlq));
 }
+
+/// A receiver on loopback answering every request with `answer`, counting requests.
+async fn loopback_receiver(answer: &'static str) -> (u16, Arc<Mutex<usize>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(Mutex::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket.read(&mut [0u8; 8192]).await;
+            *counted.lock().unwrap() += 1;
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    (port, hits)
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_a_refused_address_is_never_connected_to() {
+    // DNS rebinding: the URL passed its checks, but at send time the name resolves to a refused
+    // address (`localhost` → 127.0.0.1 stands in for it). The resolver drops it: no connection.
+    let (port, hits) = loopback_receiver("HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await;
+    let url = format!("http://localhost:{port}/h");
+    let production = HttpSender::new(UrlPolicy::Production, Duration::from_secs(2)).unwrap();
+    let refused = production.post(&url, &[], b"{}".to_vec()).await;
+    assert_eq!(refused.outcome, AttemptOutcome::Network);
+    assert_eq!(*hits.lock().unwrap(), 0, "nothing reached the refused address");
+    // The same name where loopback is allowed (the local stack) is delivered: the refusal was the resolver's.
+    let local = HttpSender::new(UrlPolicy::Local, Duration::from_secs(2)).unwrap();
+    let delivered = local.post(&url, &[], b"{}".to_vec()).await;
+    assert!(
+        matches!(delivered.outcome, AttemptOutcome::Status { code: 204, .. }),
+        "{:?}",
+        delivered.outcome
+    );
+    assert_eq!(*hits.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    // A receiver redirecting to the instance metadata service: the redirect is an answer, not a hop.
+    let (port, hits) =
+        loopback_receiver("HTTP/1.1 307 Temporary Redirect\r\nlocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\n\r\n")
+            .await;
+    let sender = HttpSender::new(UrlPolicy::Local, Duration::from_secs(2)).unwrap();
+    let response = sender
+        .post(&format!("http://127.0.0.1:{port}/h"), &[], b"{}".to_vec())
+        .await;
+    assert!(
+        matches!(response.outcome, AttemptOutcome::Status { code: 307, .. }),
+        "{:?}",
+        response.outcome
+    );
+    assert_eq!(*hits.lock().unwrap(), 1);
+}

@@ -13,7 +13,10 @@ import uuid
 from pathlib import Path
 
 import base64
+import hashlib
+import hmac
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -131,14 +134,7 @@ def published(aws, stack_names):
 
 @pytest.fixture(scope="session")
 def stack_names(aws_endpoint):
-    suffix = uuid.uuid4().hex[:8]
-    names = {"table": f"autobill-e2e-{suffix}", "bucket": f"autobill-e2e-{suffix}", "bus": f"autobill-e2e-{suffix}"}
-    subprocess.run(
-        [sys.executable, str(STACK), "create", "--endpoint", aws_endpoint, "--region", REGION,
-         "--table", names["table"], "--bucket", names["bucket"], "--event-bus", names["bus"]],
-        check=True, capture_output=True, text=True,
-    )
-    return names
+    return create_stack(aws_endpoint)
 
 
 def app_log_path(stack_names) -> Path:
@@ -151,53 +147,115 @@ def app_log(app, stack_names) -> Path:
     return app_log_path(stack_names)
 
 
+def create_stack(aws_endpoint: str, prefix: str = "autobill-e2e") -> dict:
+    """A fresh table, bucket and event bus on the local AWS, created from template.yaml."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"table": f"{prefix}-{suffix}", "bucket": f"{prefix}-{suffix}", "bus": f"{prefix}-{suffix}"}
+    subprocess.run(
+        [sys.executable, str(STACK), "create", "--endpoint", aws_endpoint, "--region", REGION,
+         "--table", names["table"], "--bucket", names["bucket"], "--event-bus", names["bus"]],
+        check=True, capture_output=True, text=True,
+    )
+    return names
+
+
+# What must never be in a log line, whatever the level: a signed link's token or a presigned or
+# SigV4 signature (by shape), and a Standard Webhooks secret.
+LEAK_PATTERNS = {
+    "presigned or SigV4 signature": re.compile(r"(?i)x-amz-signature=|x-amz-credential=|signature=[0-9a-f]{64}"),
+    "invoice link token": re.compile(r"[?&]token=[0-9a-f]{16,}"),
+    "webhook secret": re.compile(r"whsec_[A-Za-z0-9+/=]{8,}"),
+}
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def link_token(secret: str, invoice_id: str) -> str:
+    """An invoice link's `?token=` as shared/src/http/links.rs computes it."""
+    return hmac.new(secret.encode(), b"invoice:" + invoice_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def audit_logs(logs: str, env: dict) -> list[str]:
+    """What reached the logs that must not have: every provider secret, the link secret and the
+    admin key (the shop id and terminal key are identifiers, not secrets), the link token of every
+    invoice the logs name, and anything shaped like a signature or webhook secret."""
+    secrets = {
+        "link secret": env["AUTOBILL_LINK_SECRET"], "admin API key": env["AUTOBILL_ADMIN_API_KEY"],
+        **{f"{k} secret": v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal")},
+    }
+    found = [what for what, value in secrets.items() if value in logs]
+    tokens = {link_token(env["AUTOBILL_LINK_SECRET"], i) for i in set(UUID.findall(logs))}
+    found += ["invoice link token"] * sum(t in logs for t in tokens)
+    for what, pattern in LEAK_PATTERNS.items():
+        found += [f"{what}: …{m.group(0)[:12]}…" for m in pattern.finditer(logs)]
+    return found
+
+
+class App:
+    """The local runner (every function's routes, the outbox loop, the sweeper and the jobs in one
+    process, as `make run` serves them), started on a free port with its logs in `log_path`."""
+
+    def __init__(self, aws_endpoint: str, names: dict, log_path: Path, yookassa_url: str | None = None, **extra_env: str):
+        binary = os.environ.get("AUTOBILL_LOCAL_BIN")
+        if not binary or not Path(binary).exists():
+            pytest.fail("AUTOBILL_LOCAL_BIN does not name the built autobill-local binary: run `make test`")
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AUTOBILL_PORT": str(port),
+            "AUTOBILL_TABLE": names["table"],
+            "AUTOBILL_BUCKET": names["bucket"],
+            "AUTOBILL_PUBLIC_URL": self.base,
+            "AUTOBILL_CORS_ORIGINS": "https://shop.example",
+            "AUTOBILL_CONFIG_FILE": str(ROOT / "infra" / "local" / "config.toml"),
+            "AUTOBILL_EVENT_BUS": names["bus"],
+            "AUTOBILL_SANDBOX_SECRET": SECRETS["sandbox"],
+            "AUTOBILL_STRIPE_WEBHOOK_SECRET": SECRETS["stripe"],
+            "AUTOBILL_CLOUDPAYMENTS_API_SECRET": SECRETS["cloudpayments"],
+            "AUTOBILL_TBANK_TERMINAL_KEY": SECRETS["tbank_terminal"],
+            "AUTOBILL_TBANK_PASSWORD": SECRETS["tbank_password"],
+            "AUTOBILL_ROBOKASSA_PASSWORD2": SECRETS["robokassa"],
+            "AUTOBILL_YOOKASSA_SHOP_ID": SECRETS["yookassa_shop"],
+            "AUTOBILL_YOOKASSA_SECRET_KEY": SECRETS["yookassa_key"],
+            # The tests call from loopback; production uses YooKassa's published ranges.
+            "AUTOBILL_YOOKASSA_IPS": "127.0.0.1/32,::1/128",
+            **({"AUTOBILL_YOOKASSA_API_URL": yookassa_url} if yookassa_url else {}),
+            **extra_env,
+        }
+        self.env["RUST_LOG"] = extra_env.get("RUST_LOG", "debug")
+        log_path.parent.mkdir(exist_ok=True)
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen([binary], env=self.env, stdout=self._log, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_http(f"{self.base}/plans")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> str:
+        """Stops the runner (SIGINT, as Ctrl-C), audits its logs for secrets and returns them."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        logs = self.log_path.read_text()
+        leaked = audit_logs(logs, self.env)
+        assert not leaked, f"{self.log_path.name}: secrets reached the logs: {leaked[:10]}"
+        return logs
+
+
 @pytest.fixture(scope="session")
 def app(aws_endpoint, stack_names, yookassa_api, published):
-    """The local runner: every HTTP function's routes in one process, as `make run` serves them."""
-    binary = os.environ.get("AUTOBILL_LOCAL_BIN")
-    if not binary or not Path(binary).exists():
-        pytest.fail("AUTOBILL_LOCAL_BIN does not name the built autobill-local binary: run `make test`")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "AUTOBILL_PORT": str(port),
-        "AUTOBILL_TABLE": stack_names["table"],
-        "AUTOBILL_BUCKET": stack_names["bucket"],
-        "AUTOBILL_PUBLIC_URL": base,
-        "AUTOBILL_CORS_ORIGINS": "https://shop.example",
-        "AUTOBILL_CONFIG_FILE": str(ROOT / "infra" / "local" / "config.toml"),
-        "AUTOBILL_EVENT_BUS": stack_names["bus"],
-        "AUTOBILL_SANDBOX_SECRET": SECRETS["sandbox"],
-        "AUTOBILL_STRIPE_WEBHOOK_SECRET": SECRETS["stripe"],
-        "AUTOBILL_CLOUDPAYMENTS_API_SECRET": SECRETS["cloudpayments"],
-        "AUTOBILL_TBANK_TERMINAL_KEY": SECRETS["tbank_terminal"],
-        "AUTOBILL_TBANK_PASSWORD": SECRETS["tbank_password"],
-        "AUTOBILL_ROBOKASSA_PASSWORD2": SECRETS["robokassa"],
-        "AUTOBILL_YOOKASSA_SHOP_ID": SECRETS["yookassa_shop"],
-        "AUTOBILL_YOOKASSA_SECRET_KEY": SECRETS["yookassa_key"],
-        "AUTOBILL_YOOKASSA_API_URL": yookassa_api.url,
-        # The tests call from loopback; production uses YooKassa's published ranges.
-        "AUTOBILL_YOOKASSA_IPS": "127.0.0.1/32,::1/128",
-    }
-    log_path = app_log_path(stack_names)
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    """The local runner serving the session's stack."""
+    runner = App(aws_endpoint, stack_names, app_log_path(stack_names), yookassa_api.url)
     try:
-        wait_http(f"{base}/plans")
-        yield base
+        yield runner.base
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        # Secrets never reach the logs (the shop id and terminal key are identifiers, not secrets).
-        logs = log_path.read_text()
-        assert "invoice issued" in logs, "the app's logs were not captured"
-        secrets = [env["AUTOBILL_LINK_SECRET"], env["AUTOBILL_ADMIN_API_KEY"], *(v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal"))]
-        leaked = [s for s in secrets if s in logs]
-        assert not leaked, f"secrets reached the logs: {len(leaked)}"
-
+        logs = runner.stop()
+        assert "invoice issued" in logs and '"level":"DEBUG"' in logs, "the app's debug logs were not captured"

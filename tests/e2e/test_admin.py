@@ -5,6 +5,10 @@ the subscription), the audit trail and the events emitted, and the refusals that
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -285,6 +289,38 @@ def test_replay_sends_the_same_event_again_and_endpoints_are_managed(app):
     assert mine == ["webhook_endpoint.update", "webhook_endpoint.create", "webhook_endpoint.delete",
                     "webhook_endpoint.update", "webhook_endpoint.create", "webhook.replay"], mine
     assert all(e["actor"] == ACTOR for e in log if e["target"] == f"webhook_endpoint:{hook}")
+
+
+def signed_by(secret: str, delivery: dict) -> bool:
+    """Whether any of the delivery's signatures is by `secret` (Standard Webhooks, checked here)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{delivery['webhook_id']}.{delivery['timestamp']}.{delivery['body']}".encode()
+    expected = "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    return any(hmac.compare_digest(expected, s) for s in delivery["signature"].split())
+
+
+def test_a_rotated_webhook_secret_signs_beside_the_new_one_for_a_day(app):
+    hook = f"rot-{uuid.uuid4().hex[:6]}"
+    created = admin(app, "POST", "/webhooks", json={"id": hook, "url": f"{app}/webhook-receiver/demo?{hook}",
+                                                    "events": ["invoice.issued"]})
+    old = created.json()["secret"]
+    assert created.json()["previous_secret_until"] is None
+    new = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()
+    rotated = admin(app, "PATCH", f"/webhooks/{hook}", json={"secret": new})
+    assert rotated.status_code == 200, rotated.text
+    until = dt.datetime.fromisoformat(rotated.json()["previous_secret_until"])
+    assert dt.timedelta(hours=23) < until - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(hours=24)
+    assert rotated.json()["secret_hint"].endswith(new[-4:]) and "secret" not in rotated.json()
+
+    inv = issue(app)
+    got = wait_for(lambda: [d for d in requests.get(f"{app}/webhook-receiver.json").json()
+                            if inv["id"] in d["body"] and d["signature"].count("v1,") == 2])
+    assert got, "a delivery signed twice"
+    assert signed_by(new, got[0]) and signed_by(old, got[0]) and not signed_by("whsec_" + "A" * 32, got[0])
+    log = admin(app, "GET", "/audit?limit=50").json()["entries"]
+    entry = next(e for e in log if e["target"] == f"webhook_endpoint:{hook}" and e["action"] == "webhook_endpoint.update")
+    assert entry["details"]["secret_rotated"] is True and old not in json.dumps(entry) and new not in json.dumps(entry)
+    assert admin(app, "DELETE", f"/webhooks/{hook}").status_code == 204
 
 
 def test_audit_log_pages_newest_first(app):

@@ -103,26 +103,23 @@ async fn outbox_loop(fulfil: Arc<AwsFulfil>, webhooks: Arc<LocalWebhooks>) -> Re
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let published = async {
-            let pending = store.pending(100).await?;
-            let sent = autobill::outbox::publish(&store, &bus, &SystemClock, &pending).await?;
-            Ok::<_, autobill::ports::StoreError>(pending.into_iter().filter(move |e| sent.contains(&e.id)))
-        };
-        let events = match published.await {
-            Ok(events) => events,
+        let pending = match store.pending(100).await {
+            Ok(pending) => pending,
             Err(e) => {
-                tracing::warn!(error = %e, "outbox publishing failed; will retry");
+                tracing::warn!(error = %e, "outbox read failed; will retry");
                 continue;
             }
         };
+        // What the bus accepted is delivered (as EventBridge would), even if marking it sent failed.
+        let published = autobill::outbox::publish(&store, &bus, &SystemClock, &pending).await;
+        if let Some(e) = &published.error {
+            tracing::warn!(error = %e, "outbox publishing failed in part; will retry");
+        }
+        let events = pending.into_iter().filter(|e| published.accepted.contains(&e.id));
         for event in events {
             let webhooks = webhooks.clone();
             let detail = event.detail.clone();
-            tokio::spawn(async move {
-                if let Err(e) = webhooks.on_event(&detail).await {
-                    tracing::warn!(error = %e, "webhook delivery failed");
-                }
-            });
+            tokio::spawn(async move { deliver(&webhooks, &detail).await });
             if event.kind != "invoice.paid" {
                 continue;
             }
@@ -135,6 +132,27 @@ async fn outbox_loop(fulfil: Arc<AwsFulfil>, webhooks: Arc<LocalWebhooks>) -> Re
                     tracing::warn!(invoice = %invoice_id, error = %e, "fulfilment failed; the sweeper will retry");
                 }
             });
+        }
+    }
+}
+
+/// Hands an event to the webhooks, retried as Lambda retries a failed asynchronous invocation
+/// of deliver-webhooks (there twice, then its DLQ; here six times in about a minute). A retry
+/// sends with the same `webhook-id`, so receivers see one delivery sequence.
+async fn deliver(webhooks: &LocalWebhooks, detail: &serde_json::Value) {
+    let mut delay = Duration::from_secs(1);
+    for retry in 0.. {
+        match webhooks.on_event(detail).await {
+            Ok(_) => return,
+            Err(e) if retry < 6 => {
+                tracing::warn!(error = %e, retry, "webhook delivery failed; will retry");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, event = %detail["id"], "webhook delivery failed for good (in AWS: the deliver-webhooks DLQ); replay it with POST /admin/events/{{id}}/replay");
+                return;
+            }
         }
     }
 }

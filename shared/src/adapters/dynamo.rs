@@ -910,8 +910,13 @@ impl crate::ports::FulfilStore for DynamoStore {
             Ok(_) => Ok(crate::ports::EmailClaim::Claimed { token }),
             Err(e) => match e.into_service_error() {
                 aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
-                    match c.item().and_then(|old| optional_string(old, "message_id")) {
+                    let old = c.item();
+                    match old.and_then(|old| optional_string(old, "message_id")) {
                         Some(message_id) => Ok(crate::ports::EmailClaim::Sent { message_id }),
+                        // Our own claim: the SDK retried a put whose answer was lost.
+                        None if old.and_then(|old| optional_string(old, "token")).as_deref() == Some(&token) => {
+                            Ok(crate::ports::EmailClaim::Claimed { token })
+                        }
                         None => Ok(crate::ports::EmailClaim::Busy),
                     }
                 }

@@ -49,6 +49,10 @@ struct EndpointItem {
     disabled_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     disabled_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_secret_until: Option<DateTime<Utc>>,
 }
 
 /// A new endpoint's item: listed (gsi1 `WEBHOOKS`), no failure record.
@@ -63,6 +67,8 @@ pub(crate) fn endpoint_item(endpoint: &Endpoint) -> Result<super::dynamo::Item, 
         failing_since: None,
         disabled_reason: None,
         disabled_at: None,
+        previous_secret: None,
+        previous_secret_until: None,
     };
     serde_dynamo::to_item(item).map_err(store_err)
 }
@@ -74,6 +80,8 @@ fn record(item: std::collections::HashMap<String, AttributeValue>) -> Result<End
         failing_since: item.failing_since,
         disabled_reason: item.disabled_reason,
         disabled_at: item.disabled_at,
+        previous_secret: item.previous_secret,
+        previous_secret_until: item.previous_secret_until,
     })
 }
 

@@ -427,6 +427,8 @@ struct EndpointView<'a> {
     failing_since: Option<DateTime<Utc>>,
     disabled_reason: Option<&'a str>,
     disabled_at: Option<DateTime<Utc>>,
+    /// After a rotation: until when the old secret signs deliveries beside the current one.
+    previous_secret_until: Option<DateTime<Utc>>,
     /// Only when it is created.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
@@ -454,6 +456,7 @@ fn endpoint_view(r: &EndpointRecord) -> EndpointView<'_> {
         failing_since: r.failing_since,
         disabled_reason: r.disabled_reason.as_deref(),
         disabled_at: r.disabled_at,
+        previous_secret_until: r.previous_secret_until,
         secret: None,
     }
 }
@@ -781,6 +784,7 @@ where
             fields: f.value("fields"),
             enabled: f.value("enabled"),
             secret: f.text("secret", false, 200),
+            ..EndpointPatch::default()
         };
         f.finish()?;
         let record = self.admin.update_endpoint(id, patch, &actor.0).await?;

@@ -89,3 +89,39 @@ where
         .route("/callbacks/{provider}", get(callback::<S, L>).post(callback::<S, L>))
         .with_state(api)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(forwarded_for: &str) -> Request<Body> {
+        Request::builder()
+            .uri("/callbacks/yookassa")
+            .header("x-forwarded-for", forwarded_for)
+            .header("x-real-ip", forwarded_for)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn the_callers_address_is_the_platforms_never_a_header() {
+        // A YooKassa address claimed in headers by a caller on another address.
+        let claimed = "185.71.76.1";
+        let mut local = request(claimed);
+        local
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        assert_eq!(source_ip(&local), Some(IpAddr::from([203, 0, 113, 7])));
+
+        let mut lambda = request(claimed);
+        let mut ctx = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        ctx.http.source_ip = Some("198.51.100.9".into());
+        lambda
+            .extensions_mut()
+            .insert(lambda_http::request::RequestContext::ApiGatewayV2(ctx));
+        assert_eq!(source_ip(&lambda), Some(IpAddr::from([198, 51, 100, 9])));
+
+        // Neither: no address, so YooKassa's address check refuses it.
+        assert_eq!(source_ip(&request(claimed)), None);
+    }
+}

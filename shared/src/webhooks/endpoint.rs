@@ -76,12 +76,17 @@ fn lookup<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(event, |node, key| node.as_object()?.get(key))
 }
 
+/// A JSON integer, whether it fits i64 or only u64 (serde_json keeps both exactly).
+fn integer(n: &serde_json::Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
 /// Numbers compare numerically (exactly when both are integers); strings compare as instants
 /// when both are RFC 3339 timestamps (so `…Z` and `…+00:00` agree), else lexicographically,
 /// which orders ISO dates (`2025-01-31`). Anything else is incomparable.
 fn compare(field: &Value, bound: &Value) -> Option<Ordering> {
     match (field, bound) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+        (Value::Number(a), Value::Number(b)) => match (integer(a), integer(b)) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
             _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
         },

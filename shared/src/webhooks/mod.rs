@@ -15,7 +15,7 @@ pub use schedule::{
     AttemptOutcome, DISABLE_AFTER, MAX_ATTEMPTS, RETRY_AFTER_CAP, SCHEDULE, Verdict, after_attempt, parse_retry_after,
     should_disable,
 };
-pub use sign::{Secret, TOLERANCE_SECONDS, sign, signed_headers, verify};
+pub use sign::{ROTATION_OVERLAP, Secret, TOLERANCE_SECONDS, sign, signed_headers, verify};
 
 use std::net::IpAddr;
 

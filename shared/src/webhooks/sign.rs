@@ -10,6 +10,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
+
+/// How long after a rotation deliveries carry the old secret's signature beside the new one's:
+/// a day for the receiver to switch keys without refusing a delivery.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 const MIN_KEY: usize = 24;
 const MAX_KEY: usize = 64;
 /// Receivers reject timestamps further than this from their clock (5 minutes).

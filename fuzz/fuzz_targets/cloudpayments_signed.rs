@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| autobill::fuzzing::cloudpayments_signed(data));
