@@ -175,6 +175,9 @@ pub struct Endpoint {
     pub failing_since: Option<String>,
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<String>,
+    /// After a rotation: until when the old secret still signs deliveries.
+    #[serde(default)]
+    pub previous_secret_until: Option<String>,
     /// Only in the answer to create.
     pub secret: Option<String>,
 }

@@ -554,6 +554,10 @@ fn endpoint_view(e: api::Endpoint) -> String {
         ("Conditions", Some(list_or(&conditions, "none", "; "))),
         ("Fields", Some(list_or(&e.fields, "all", ", "))),
         ("Secret hint", e.secret_hint.clone()),
+        (
+            "Old secret signs until",
+            e.previous_secret_until.as_deref().map(instant),
+        ),
         ("Failing since", e.failing_since.as_deref().map(instant)),
         ("Secret", e.secret.clone()),
     ]);

@@ -49,20 +49,3 @@ start_moto() {
   MOTO_PID=$!
   "$PY" "$ROOT/infra/local/stack.py" wait --endpoint "http://127.0.0.1:$port" --timeout 30
 }
-
-# start_fault_proxy PORT UPSTREAM LOGFILE [ARGS…]: the fault-injecting proxy (fault_proxy.py;
-# ARGS to it, e.g. --log FILE) on loopback in front of the local AWS at UPSTREAM; waits until it
-# answers and sets PROXY_PID. Point AWS_ENDPOINT_URL at it; set faults with POST /_faults.
-start_fault_proxy() {
-  local port="$1" upstream="$2" log="$3"; shift 3
-  "$PY" "$ROOT/infra/local/fault_proxy.py" --listen "$port" --upstream "$upstream" "$@" >"$log" 2>&1 &
-  PROXY_PID=$!
-  local _
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$PROXY_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "the fault proxy did not start on port $port (log: $log)" >&2
-  return 1
-}

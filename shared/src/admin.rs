@@ -695,8 +695,10 @@ where
         patch
             .applied_to(current.endpoint.clone())
             .validate(self.webhooks.policy)?;
+        // The audit entry never carries a secret.
         let shown = EndpointPatch {
             secret: None,
+            previous_secret: None,
             ..patch.clone()
         };
         let mut details = serde_json::to_value(&shown).unwrap_or_default();

@@ -1016,8 +1016,9 @@ fn check_condition(condition: &Condition, event: &Value) {
     match (field, value) {
         (Value::Number(a), Value::Number(b)) => {
             assert!(gte || lte, "numbers are totally ordered: {a} {b}");
-            if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
-                assert_eq!((gte, lte), (a >= b, a <= b), "integers compare exactly");
+            let exact = |n: &serde_json::Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+            if let (Some(a), Some(b)) = (exact(a), exact(b)) {
+                assert_eq!((gte, lte), (a >= b, a <= b), "integers compare exactly, beyond i64 too");
             }
         }
         (Value::String(a), Value::String(b)) => {

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod domain;
 pub mod events;
 pub mod fulfil;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

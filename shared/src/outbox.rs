@@ -30,7 +30,7 @@ pub async fn publish<O: OutboxStore, B: EventBus>(
         let accepted = match bus.publish(chunk).await {
             Ok(accepted) => accepted,
             Err(e) => {
-                published.error = Some(e);
+                published.error.get_or_insert(e);
                 break;
             }
         };
@@ -43,6 +43,10 @@ pub async fn publish<O: OutboxStore, B: EventBus>(
                 tracing::warn!(event = %event.id, error = %e, "event published but not marked sent: it goes out again later");
                 published.error.get_or_insert(e);
             }
+        }
+        // The table is in trouble: the rest waits rather than going out unmarked.
+        if published.error.is_some() {
+            break;
         }
     }
     published
@@ -61,13 +65,19 @@ pub async fn publish_pending<O: OutboxStore, B: EventBus>(
     }
     match published.error {
         Some(e) if published.accepted.is_empty() => Err(e),
-        _ => Ok(published.accepted.len()),
+        Some(e) => {
+            tracing::warn!(error = %e, "outbox publishing stopped part way; the rest goes out on the next run");
+            Ok(published.accepted.len())
+        }
+        None => Ok(published.accepted.len()),
     }
 }
 
 /// The stream trigger (AWS): each new `OUTBOX#` item is published and marked sent. On the first
-/// failure the batch stops and reports that record, so Lambda retries from it (bounded, then
-/// the DLQ); items already sent are skipped by consumers' dedupe on the event id.
+/// record the bus did not take, the batch stops and reports it, so Lambda retries from it
+/// (bounded, then the DLQ); items already sent are skipped by consumers' dedupe on the event id.
+/// A record the bus took but that could not be marked sent counts as done: it stays pending
+/// and the publisher's sweep sends it again (a duplicate, deduped the same way).
 pub async fn publish_stream_batch<O: OutboxStore, B: EventBus>(
     store: &O,
     bus: &B,

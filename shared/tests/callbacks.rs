@@ -170,14 +170,19 @@ impl EventBus for DownBus {
     }
 }
 
-#[tokio::test]
-async fn the_publisher_sends_each_event_once_even_after_a_failure() {
+/// A paid invoice: invoice.issued and invoice.paid wait in the outbox.
+async fn paid_with_two_events() -> (MemoryStore, common::FixedClock) {
     let (store, callbacks, invoice) = setup().await;
     callbacks
         .apply(&notice(&invoice.id, "pay-1", 1_200_000, "RUB"))
         .await
         .unwrap();
-    let clock = common::at("2026-11-27T12:00:01Z");
+    (store, common::at("2026-11-27T12:00:01Z"))
+}
+
+#[tokio::test]
+async fn the_publisher_sends_each_event_once_even_after_a_failure() {
+    let (store, clock) = paid_with_two_events().await;
     assert!(
         autobill::outbox::publish_pending(&store, &DownBus, &clock)
             .await
@@ -214,12 +219,7 @@ impl autobill::ports::OutboxStore for FirstMarkFails<'_> {
 
 #[tokio::test]
 async fn an_event_the_bus_took_is_reported_even_when_marking_it_sent_fails() {
-    let (store, callbacks, invoice) = setup().await;
-    callbacks
-        .apply(&notice(&invoice.id, "pay-1", 1_200_000, "RUB"))
-        .await
-        .unwrap();
-    let clock = common::at("2026-11-27T12:00:01Z");
+    let (store, clock) = paid_with_two_events().await;
     let flaky = FirstMarkFails(&store, true.into());
     let pending = store.pending(100).await.unwrap();
     let published = autobill::outbox::publish(&flaky, &store, &clock, &pending).await;

@@ -175,15 +175,18 @@ def link_token(secret: str, invoice_id: str) -> str:
 
 
 def audit_logs(logs: str, env: dict) -> list[str]:
-    """What reached the logs that must not have: every provider secret, the link secret and the
-    admin key (the shop id and terminal key are identifiers, not secrets), the link token of every
-    invoice the logs name, and anything shaped like a signature or webhook secret."""
+    """What reached the logs that must not have: every provider secret, the link secrets (current
+    and previous) and the admin key (the shop id and terminal key are identifiers, not secrets),
+    the link token of every invoice the logs name, and anything shaped like a signature or
+    webhook secret."""
+    link_secrets = [v for v in (env.get("AUTOBILL_LINK_SECRET"), env.get("AUTOBILL_PREVIOUS_LINK_SECRET")) if v]
     secrets = {
-        "link secret": env["AUTOBILL_LINK_SECRET"], "admin API key": env["AUTOBILL_ADMIN_API_KEY"],
+        **{"link secret": v for v in link_secrets[:1]}, **{"previous link secret": v for v in link_secrets[1:]},
+        **{"admin API key": v for v in [env.get("AUTOBILL_ADMIN_API_KEY")] if v},
         **{f"{k} secret": v for k, v in SECRETS.items() if k not in ("yookassa_shop", "tbank_terminal")},
     }
     found = [what for what, value in secrets.items() if value in logs]
-    tokens = {link_token(env["AUTOBILL_LINK_SECRET"], i) for i in set(UUID.findall(logs))}
+    tokens = {link_token(secret, i) for secret in link_secrets for i in set(UUID.findall(logs))}
     found += ["invoice link token"] * sum(t in logs for t in tokens)
     for what, pattern in LEAK_PATTERNS.items():
         found += [f"{what}: …{m.group(0)[:12]}…" for m in pattern.finditer(logs)]

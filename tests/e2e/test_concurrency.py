@@ -86,7 +86,10 @@ def test_two_payments_racing_for_one_invoice_pay_it_once_and_keep_the_other_for_
         assert {p["payment_id"] for p in payments} == payment_ids, "both payments are on file"
         assert sorted(p["outcome"] for p in payments) == ["paid", "unapplied"], payments
         assert all(p["amount"] == invoice["total"] for p in payments)
-        # Paid once: one invoice.paid event; fulfilled once, with one closing e-mail.
+        # Paid once: one invoice.paid event in its history (written with the payment, in one
+        # transaction) and on the bus; fulfilled once, with one closing e-mail.
+        paid_events = [h for h in shown["history"] if h["kind"] == "event" and h["type"] == "invoice.paid"]
+        assert len(paid_events) == 1, shown["history"]
         assert len(events_for(published, invoice["id"])) == 1
         assert wait_for(lambda: admin(app, "GET", f"/invoices/{invoice['id']}").json()["fulfilled_at"])
         mails = mails_to(aws_endpoint, body["email"])

@@ -195,7 +195,7 @@ def test_a_killed_local_aws_comes_back_with_its_state_and_nothing_is_lost(local_
         phases("first customers settled")
         # E-mails are held back (their claims throttled) while the local AWS goes down: an e-mail
         # whose sending was cut by the kill has an unknown outcome, and by design is tried again
-        # only when its claim expires (120 s, shared/src/fulfil.rs), longer than this test runs.
+        # only when its claim expires (120 s, claim_email in shared/src/adapters/dynamo.rs), longer than this test runs.
         proxy.set([{"name": "e-mail claims held", "service": "dynamodb", "operation": "PutItem",
                     "body_contains": "EMAIL#", "fault": "throttle"}])
         # The others arrive over 1.2 s; the local AWS is killed in the middle of it.
