@@ -348,5 +348,51 @@ write("yookassa_signed", {
     "api_no_metadata": request(b'{"id":"p1","status":"succeeded","paid":true,"amount":{"value":"1.00","currency":"RUB"}}'),
 })
 
+# --- bank statements and payment purposes -----------------------------------------------------
+
+STATEMENTS = Path(__file__).resolve().parents[1] / "shared" / "tests" / "data" / "statements"
+
+
+def statement(docs: list[tuple[str, str, str]], encoding: str = "cp1251", version: str = "1.03") -> bytes:
+    declared = {"cp1251": "Windows", "cp866": "DOS", "utf-8": "UTF-8"}[encoding]
+    lines = ["1CClientBankExchange", f"ВерсияФормата={version}", f"Кодировка={declared}",
+             "ДатаНачала=01.11.2026", "ДатаКонца=30.11.2026", "РасчСчет=40702810238000001234",
+             "СекцияРасчСчет", "РасчСчет=40702810238000001234", "НачальныйОстаток=0.00", "КонецРасчСчет"]
+    for number, amount, purpose in docs:
+        lines += ["СекцияДокумент=Платежное поручение", f"Номер={number}", "Дата=27.11.2026", f"Сумма={amount}",
+                  "ПлательщикСчет=40702810900000000001", "ПлательщикИНН=7736207543", "Плательщик1=ООО \"Ромашка\"",
+                  "ПолучательСчет=40702810238000001234", f"НазначениеПлатежа={purpose}", "ДатаПоступило=27.11.2026",
+                  "КонецДокумента"]
+    lines.append("КонецФайла")
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+write("statement", {
+    **{f.name: f.read_bytes() for f in sorted(STATEMENTS.glob("*.txt"))},
+    "two_documents_cp1251": statement([("512", "12000.00", "Оплата по счету № 2026-000001 от 27.11.2026"),
+                                       ("513", "5000", "сч. 2, 3")]),
+    "cp866": statement([("1", "0.01", "Оплата сч 7")], encoding="cp866"),
+    "utf8_1.02": statement([("9", "1234.5", "по счёту 2026-000009")], encoding="utf-8", version="1.02"),
+    "empty": statement([]),
+    "unclosed_document": statement([("1", "1.00", "x")]).replace("КонецДокумента".encode("cp1251"), b""),
+    "wrong_declaration": statement([("1", "1.00", "счет 1")], encoding="utf-8").replace(b"UTF-8", b"Windows"),
+})
+
+
+def purpose(amount: int, dues: list[int], text: str) -> bytes:
+    head = amount.to_bytes(4, "little") + bytes((dues + [0, 0, 0, 0])[:4]) + bytes([len(dues)])
+    return head + text.encode()
+
+
+write("purpose", {
+    "exact": purpose(1_200_000, [120], "Оплата по счету № 2026-000123 от 27.11.2026. В т.ч. НДС 22% - 2163.93 руб."),
+    "short_with_date": purpose(500_000, [120], "Оплата сч. 123 от 27.11.2026"),
+    "list": purpose(2_400_000, [120, 120, 120], "по счетам № 2026-000001, 2026-000002 и 000003"),
+    "contract_only": purpose(100, [1], "Оплата по договору № 15 от 01.01.2026"),
+    "payment_order_then_invoice": purpose(100, [1, 2], "п/п № 512 от 26.11.2026 оплата по сч 77"),
+    "inn_and_account": purpose(7, [], "ИНН 7736207543 р/с 40702810900000000001 оплата по счету 12"),
+    "amount_like": purpose(99, [0, 5], "Сумма 12000-00 оплата сч 5"),
+})
+
 if __name__ == "__main__":
     print(f"seeds written under {SEEDS}")

@@ -36,7 +36,7 @@ pub struct Setup {
 /// Memory sizes as in template.yaml.
 fn memory_mb(function: &str) -> u32 {
     match function {
-        "fulfil" | "admin-api" | "renewal-reminders" | "expire-subscriptions" => 512,
+        "fulfil" | "admin-api" | "renewal-reminders" | "expire-subscriptions" | "import-statement" => 512,
         _ => 256,
     }
 }

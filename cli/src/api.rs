@@ -34,6 +34,12 @@ pub struct Invoice {
     pub status: String,
     pub status_label: Option<String>,
     pub total: i64,
+    /// Kopecks bank transfers paid so far (0 unless some did; older servers send none).
+    #[serde(default)]
+    pub amount_paid: i64,
+    /// Kopecks still to pay.
+    #[serde(default)]
+    pub balance_due: i64,
     pub vat_total: Option<i64>,
     pub currency: String,
     pub amount_in_words: Option<String>,
@@ -214,4 +220,61 @@ pub struct AuditEntry {
     pub action: Option<String>,
     pub target: Option<String>,
     pub reason: Option<String>,
+}
+
+/// `POST /statements`: what the import did with each document of the statement.
+#[derive(Deserialize, Debug)]
+pub struct StatementReport {
+    pub statement_id: String,
+    pub source_key: Option<String>,
+    pub report_key: Option<String>,
+    pub account: Option<String>,
+    pub period: Option<StatementPeriod>,
+    pub summary: Option<StatementSummary>,
+    #[serde(default)]
+    pub lines: Vec<StatementLine>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct StatementPeriod {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct StatementSummary {
+    #[serde(default)]
+    pub documents: u64,
+    #[serde(default)]
+    pub applied: u64,
+    #[serde(default)]
+    pub already_applied: u64,
+    #[serde(default)]
+    pub review: u64,
+    #[serde(default)]
+    pub skipped: u64,
+}
+
+/// One document of the statement: `applied`, `already_applied`, `review` or `skipped`.
+#[derive(Deserialize, Debug)]
+pub struct StatementLine {
+    pub line: u64,
+    pub date: Option<String>,
+    pub number: Option<String>,
+    pub amount: i64,
+    pub outcome: String,
+    #[serde(default)]
+    pub allocations: Vec<StatementAllocation>,
+    #[serde(default)]
+    pub excess: i64,
+    pub reason: Option<String>,
+}
+
+/// One invoice's share of a transfer, and where it left the invoice.
+#[derive(Deserialize, Debug)]
+pub struct StatementAllocation {
+    pub number: String,
+    pub amount: i64,
+    pub status: Option<String>,
+    pub balance_due: Option<i64>,
 }

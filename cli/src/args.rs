@@ -5,6 +5,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
+use std::path::PathBuf;
 
 const GLOBAL: &str = "Global options";
 
@@ -12,7 +13,7 @@ const GLOBAL: &str = "Global options";
 #[command(
     name = "autobill",
     version,
-    about = "Operate autobill through its management API (/admin/)",
+    about = "Operate autobill through its management API (/admin/, /statements)",
     after_help = "Exit status: 0 done, 1 refused or failed, 2 bad usage.\n\
                   --url goes before the command: after `webhook create|update` it is the endpoint's URL."
 )]
@@ -101,6 +102,9 @@ pub enum Command {
     /// Who did what
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Bank statements (1C): import one, applying its transfers to invoices
+    #[command(subcommand)]
+    Statement(StatementCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,6 +187,8 @@ pub struct ListInvoices {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Issued,
+    #[value(name = "partially_paid", alias = "partially-paid")]
+    PartiallyPaid,
     Paid,
     Overdue,
     Void,
@@ -194,6 +200,7 @@ impl Status {
     pub fn api(self) -> &'static str {
         match self {
             Status::Issued => "issued",
+            Status::PartiallyPaid => "partially_paid",
             Status::Paid => "paid",
             Status::Overdue => "overdue",
             Status::Void => "void",
@@ -315,6 +322,17 @@ pub enum EventCommand {
         event_id: String,
         #[arg(long, value_name = "ENDPOINT_ID")]
         endpoint: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StatementCommand {
+    /// Upload a bank statement in the 1C exchange format (1CClientBankExchange, e.g. kl_to_1c.txt):
+    /// its incoming transfers pay the invoices they name; prints the reconciliation report
+    Import {
+        /// The statement as the bank exported it (at most 5 MiB)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -551,6 +569,8 @@ mod tests {
             ("needs_review", "needs_review"),
             ("needs-review", "needs_review"),
             ("overdue", "overdue"),
+            ("partially_paid", "partially_paid"),
+            ("partially-paid", "partially_paid"),
         ] {
             let cli = parse(&["invoice", "list", "--status", given]).unwrap();
             let Command::Invoice(InvoiceCommand::List(l)) = cli.command else {
@@ -613,5 +633,20 @@ mod tests {
         };
         assert_eq!((c.quantity, c.kpp, c.account, c.idempotency_key), (1, None, None, None));
         assert!(parse(&["invoice", "create", "--plan", "pro"]).is_err());
+    }
+
+    #[test]
+    fn statement_import_takes_one_file() {
+        let cli = parse(&["statement", "import", "kl_to_1c.txt", "--json"]).unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Statement(StatementCommand::Import { ref file }) if file == std::path::Path::new("kl_to_1c.txt")
+        ));
+        assert_eq!(
+            parse(&["statement", "import"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert!(parse(&["statement", "import", "a.txt", "b.txt"]).is_err());
     }
 }

@@ -185,12 +185,20 @@ impl Signer<'_> {
     }
 }
 
+/// A request's body.
+pub enum Body {
+    /// Sent as `application/json`.
+    Json(Value),
+    /// Bytes sent as they are (a statement file), with their content type.
+    Raw { bytes: Vec<u8>, content_type: &'static str },
+}
+
 /// One call: `path` is a list of segments (each percent-encoded here), under the base URL.
 pub struct Request {
     pub method: Method,
     pub path: Vec<String>,
     pub query: Vec<(&'static str, String)>,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
     pub idempotency_key: Option<String>,
 }
 
@@ -211,7 +219,15 @@ impl Request {
 
     pub fn json(self, body: Value) -> Request {
         Request {
-            body: Some(body),
+            body: Some(Body::Json(body)),
+            ..self
+        }
+    }
+
+    /// A body that is not JSON: `bytes` as they are, as `content_type`.
+    pub fn raw(self, bytes: Vec<u8>, content_type: &'static str) -> Request {
+        Request {
+            body: Some(Body::Raw { bytes, content_type }),
             ..self
         }
     }
@@ -294,10 +310,18 @@ impl Client {
     /// answer came or the API said 503 (`unavailable`, safe to retry).
     pub async fn send(&self, request: &Request) -> Result<Reply, Failure> {
         let url = self.url(request)?;
-        let body = request.body.as_ref().map(|b| b.to_string().into_bytes());
+        let json;
+        let (body, content_type): (&[u8], Option<&str>) = match &request.body {
+            None => (&[], None),
+            Some(Body::Json(value)) => {
+                json = value.to_string().into_bytes();
+                (&json, Some("application/json"))
+            }
+            Some(Body::Raw { bytes, content_type }) => (bytes, Some(*content_type)),
+        };
         let mut headers: Vec<(&str, &str)> = Vec::new();
-        if body.is_some() {
-            headers.push(("content-type", "application/json"));
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type));
         }
         if let Some(key) = &request.idempotency_key {
             headers.push(("idempotency-key", key));
@@ -320,7 +344,6 @@ impl Client {
         let retryable = request.method == Method::GET || request.idempotency_key.is_some();
         let attempts = if retryable { ATTEMPTS } else { 1 };
         let mut attempt = 1;
-        let body = body.as_deref().unwrap_or_default();
         loop {
             // Signed per attempt: x-amz-date must be current.
             let auth = self.authorization(&request.method, &url, &headers, body)?;

@@ -4,13 +4,17 @@
 use crate::api;
 use crate::args::{
     AccountCommand, AuditCommand, Cli, Command, Condition, CreateInvoice, CreateWebhook, EventCommand, InvoiceCommand,
-    ListInvoices, ReviewCommand, Status, UpdateWebhook, WebhookCommand,
+    ListInvoices, ReviewCommand, StatementCommand, Status, UpdateWebhook, WebhookCommand,
 };
 use crate::client::{Auth, Client, Failure, Json, Request};
 use crate::render::{Align, Table, block, clean, clean_lines, instant, json_text, money, or_dash, section};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use std::path::Path;
+
+/// The largest statement `POST /statements` takes.
+const STATEMENT_MAX_BYTES: u64 = 5 * 1024 * 1024;
 
 /// Runs the command; the text for stdout.
 pub async fn run(cli: Cli) -> Result<String, Failure> {
@@ -58,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<String, Failure> {
             })
             .await
         }
+        Command::Statement(StatementCommand::Import { file }) => import_statement(&api, &file).await,
     }
 }
 
@@ -215,6 +220,33 @@ async fn create_invoice(api: &Api, order: CreateInvoice) -> Result<String, Failu
     Ok(text)
 }
 
+/// `POST /statements` with the file's bytes as they are (the server reads its encoding from the
+/// file). Not retried: the import is safe to repeat by hand (its transfers come back as
+/// `already_applied`), and the answer says what happened.
+async fn import_statement(api: &Api, file: &Path) -> Result<String, Failure> {
+    let unreadable = |why: &dyn std::fmt::Display| Failure::Usage(format!("cannot read {}: {why}", file.display()));
+    let size = std::fs::metadata(file).map_err(|e| unreadable(&e))?.len();
+    if size > STATEMENT_MAX_BYTES {
+        return Err(Failure::Usage(format!(
+            "{} is {size} bytes: the API takes a statement of at most 5 MiB (put a larger one under statements/ in the bucket)",
+            file.display()
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| unreadable(&e))?;
+    let request = Request::new(Method::POST, &["statements"]).raw(bytes, "text/plain");
+    let (body, _) = api.body(&request).await.map_err(|failure| match failure {
+        // It may have been imported: repeating it applies nothing twice.
+        Failure::Network(why) => Failure::Network(format!(
+            "{why}\n(the statement may have been imported: importing it again is safe, its transfers are not applied twice)"
+        )),
+        other => other,
+    })?;
+    if api.json {
+        return Ok(json_text(&body.text));
+    }
+    Ok(statement_view(typed(body.value)?))
+}
+
 async fn list_invoices(api: &Api, request: Request) -> Result<String, Failure> {
     api.show(request, |page: api::InvoicePage| {
         more(page.next_cursor.as_deref(), "invoices");
@@ -340,11 +372,15 @@ fn invoice_fields(i: &api::Invoice, extra: Vec<(&'static str, Option<String>)>) 
         Some(q) if q != 1 => format!("{plan} × {q}"),
         _ => plan.clone(),
     });
+    // Bank transfers covered part of it: what came in, and what is left.
+    let partial = i.status == "partially_paid" && i.amount_paid > 0;
     let mut fields = vec![
         ("Number", Some(i.number.clone())),
         ("Id", Some(i.id.clone())),
         ("Status", Some(status_text(&i.status, i.status_label.as_deref()))),
         ("Total", Some(money(i.total, &i.currency))),
+        ("Paid so far", partial.then(|| money(i.amount_paid, &i.currency))),
+        ("Balance due", partial.then(|| money(i.balance_due, &i.currency))),
         ("VAT", i.vat_total.map(|vat| money(vat, &i.currency))),
         ("In words", i.amount_in_words.clone()),
         ("Plan", plan),
@@ -610,6 +646,83 @@ fn replay_view(r: api::Replay) -> String {
         ("Outcome", r.outcome),
         ("Audit", r.audit_id),
     ])
+}
+
+/// The statement's identity and summary, then one line per document.
+fn statement_view(r: api::StatementReport) -> String {
+    let dates = r
+        .period
+        .as_ref()
+        .filter(|p| p.from.is_some() || p.to.is_some())
+        .map(|p| period(p.from.as_deref(), p.to.as_deref()));
+    let mut text = block(&[
+        ("Statement", Some(r.statement_id.clone())),
+        ("Account", r.account.clone()),
+        ("Period", dates),
+        ("File", r.source_key.clone()),
+        ("Report", r.report_key.clone()),
+    ]);
+    let s = r.summary.unwrap_or_default();
+    text.push_str(&format!(
+        "\n{} documents: {} applied, {} already applied, {} for review, {} skipped\n",
+        s.documents, s.applied, s.already_applied, s.review, s.skipped
+    ));
+    let mut table = Table::new(&[
+        ("LINE", Align::Right),
+        ("DATE", Align::Left),
+        ("NUMBER", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("OUTCOME", Align::Left),
+        // An applied line's invoices; any other's reason (one column: lines have one or the other).
+        ("INVOICES / REASON", Align::Left),
+    ]);
+    for line in &r.lines {
+        let details: Vec<String> = [Some(allocations_text(line)), line.reason.clone()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        table.row(vec![
+            line.line.to_string(),
+            or_dash(line.date.as_deref()),
+            or_dash(line.number.as_deref()),
+            money(line.amount, "RUB"),
+            line.outcome.clone(),
+            details.join(" — "),
+        ]);
+    }
+    text.push('\n');
+    text.push_str(&table.render());
+    if s.review > 0 {
+        eprintln!(
+            "note: {} transfer(s) wait for an operator: see the reason on each review line (docs/operations.md, \"Bank statements\")",
+            s.review
+        );
+    }
+    text
+}
+
+/// `2026-000123 12 000,00 ₽ → paid; 2026-000124 6 000,00 ₽ → partially_paid, 6 000,00 ₽ due`,
+/// and the excess, if any.
+fn allocations_text(line: &api::StatementLine) -> String {
+    let mut parts: Vec<String> = line
+        .allocations
+        .iter()
+        .map(|a| {
+            let mut part = format!("{} {}", a.number, money(a.amount, "RUB"));
+            if let Some(status) = &a.status {
+                part.push_str(&format!(" → {status}"));
+            }
+            if let Some(due) = a.balance_due.filter(|due| *due > 0) {
+                part.push_str(&format!(", {} due", money(due, "RUB")));
+            }
+            part
+        })
+        .collect();
+    if line.excess > 0 {
+        parts.push(format!("excess {}", money(line.excess, "RUB")));
+    }
+    parts.join("; ")
 }
 
 fn audit_table(entries: &[api::AuditEntry]) -> String {

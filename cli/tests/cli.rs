@@ -780,3 +780,214 @@ fn without_an_api_key_or_aws_credentials_exits_2() {
     env.push(("AUTOBILL_ADMIN_API_KEY", ""));
     assert_eq!(autobill(&env, &["audit", "list"]).code, 2);
 }
+
+/// A statement's bytes as a bank exports them: Windows-1251 (not UTF-8), CRLF.
+const STATEMENT: &[u8] = b"1CClientBankExchange\r\n\xc2\xe5\xf0\xf1\xe8\xff\xd4\xee\xf0\xec\xe0\xf2\xe0=1.03\r\n\
+\xca\xee\xe4\xe8\xf0\xee\xe2\xea\xe0=Windows\r\n\xca\xee\xed\xe5\xf6\xd4\xe0\xe9\xeb\xe0\r\n";
+
+fn statement_report() -> Value {
+    json!({
+        "statement_id": "3f2a9c0d1e4b5a6978812c3d",
+        "source_key": "uploads/statements/2026/11/3f2a9c0d1e4b5a6978812c3d.txt",
+        "report_key": "reports/statements/3f2a9c0d1e4b5a6978812c3d.csv",
+        "account": "40702810238000001234",
+        "period": {"from": "2026-11-26", "to": "2026-11-26"},
+        "summary": {"documents": 4, "applied": 1, "already_applied": 1, "review": 1, "skipped": 1},
+        "lines": [
+            {"line": 18, "date": "2026-11-26", "number": "512", "payer_inn": "7736207543",
+             "payer_name": "ООО «Ромашка»", "payer_account": "40702810900000000001", "amount": 1_900_000,
+             "purpose": "Оплата по счетам 2026-000123, 2026-000124", "outcome": "applied",
+             "allocations": [
+                {"invoice_id": "id-123", "number": "2026-000123", "amount": 1_200_000, "status": "paid", "balance_due": 0},
+                {"invoice_id": "id-124", "number": "2026-000124", "amount": 700_000, "status": "partially_paid", "balance_due": 500_000}
+             ], "excess": 0, "reason": null},
+            {"line": 35, "date": "2026-11-26", "number": "77", "payer_inn": "7707083893", "payer_name": "АО «Вектор»",
+             "payer_account": "40702810100000000002", "amount": 500_000, "purpose": "Оплата по договору 15",
+             "outcome": "review", "allocations": [], "excess": 0, "reason": "no invoice number in the payment purpose"},
+            {"line": 52, "date": "2026-11-26", "number": "78", "payer_inn": "7736207543", "payer_name": "ООО «Ромашка»",
+             "payer_account": "40702810900000000001", "amount": 1_250_000, "purpose": "Оплата по счету 2026-000125",
+             "outcome": "applied", "allocations": [
+                {"invoice_id": "id-125", "number": "2026-000125", "amount": 1_250_000, "status": "paid", "balance_due": 0}
+             ], "excess": 50_000, "reason": null},
+            {"line": 69, "date": "2026-11-25", "number": "9", "payer_inn": null, "payer_name": null,
+             "payer_account": null, "amount": 15_000, "purpose": "Комиссия банка",
+             "outcome": "skipped", "allocations": [], "excess": 0, "reason": "outgoing: paid from our account"}
+        ]
+    })
+}
+
+/// A file in this test's own directory.
+fn statement_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = temp_dir(name).join("kl_to_1c.txt");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn statement_import_posts_the_file_as_it_is_and_prints_the_report() {
+    let fake = FakeApi::start(vec![route("POST", "/statements", 200, statement_report())]);
+    let file = statement_file("statement", STATEMENT);
+    let out = run(
+        &fake,
+        &["statement", "import", file.to_str().unwrap(), "--actor", "alice"],
+    );
+    ok(&out);
+    let request = fake.request();
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str(), request.query.as_str()),
+        ("POST", "/statements", "")
+    );
+    // The bytes as they are (Windows-1251: the server reads the encoding from the file).
+    assert_eq!(request.body, STATEMENT);
+    assert_eq!(request.header("content-type"), Some("text/plain"));
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(request.header("x-autobill-actor"), Some("alice"));
+    assert!(request.header("idempotency-key").is_none());
+
+    let text = out.stdout;
+    for expected in [
+        "Statement  3f2a9c0d1e4b5a6978812c3d\n",
+        "Account    40702810238000001234\n",
+        "Period     2026-11-26 – 2026-11-26\n",
+        "Report     reports/statements/3f2a9c0d1e4b5a6978812c3d.csv\n",
+        "\n4 documents: 1 applied, 1 already applied, 1 for review, 1 skipped\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("LINE")).expect("a table");
+    assert_eq!(
+        &lines[header..],
+        [
+            "LINE  DATE        NUMBER       AMOUNT  OUTCOME  INVOICES / REASON",
+            "  18  2026-11-26  512     19 000,00 ₽  applied  \
+             2026-000123 12 000,00 ₽ → paid; 2026-000124 7 000,00 ₽ → partially_paid, 5 000,00 ₽ due",
+            "  35  2026-11-26  77       5 000,00 ₽  review   no invoice number in the payment purpose",
+            "  52  2026-11-26  78      12 500,00 ₽  applied  2026-000125 12 500,00 ₽ → paid; excess 500,00 ₽",
+            "  69  2026-11-25  9          150,00 ₽  skipped  outgoing: paid from our account",
+        ]
+    );
+    // Lines waiting for an operator are pointed out, on stderr.
+    assert!(
+        out.stderr.contains("1 transfer(s) wait for an operator"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn statement_import_json_prints_the_report_as_it_came() {
+    let fake = FakeApi::start(vec![route("POST", "/statements", 200, statement_report())]);
+    let file = statement_file("statement-json", STATEMENT);
+    let out = run(&fake, &["--json", "statement", "import", file.to_str().unwrap()]);
+    ok(&out);
+    assert_eq!(serde_json::from_str::<Value>(&out.stdout).unwrap(), statement_report());
+    assert!(out.stdout.contains("\n  \"statement_id\": "), "pretty-printed");
+    assert_eq!(out.stderr, "", "no notes with --json");
+    assert_eq!(fake.request().body, STATEMENT);
+}
+
+#[test]
+fn a_malformed_statement_exits_1_with_the_line() {
+    let refusal = json!({"error": "malformed_statement", "message": "line 3: КонецДокумента missing", "line": 3});
+    let fake = FakeApi::start(vec![route("POST", "/statements", 422, refusal)]);
+    let file = statement_file("statement-bad", b"1CClientBankExchange\r\n");
+    let out = run(&fake, &["statement", "import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: line 3: КонецДокумента missing (malformed_statement, HTTP 422)\n"
+    );
+    assert_eq!(fake.requests().len(), 1, "an import is never retried");
+}
+
+#[test]
+fn statement_import_refuses_a_missing_or_too_large_file_without_calling() {
+    let fake = FakeApi::start(Vec::new());
+    let dir = temp_dir("statement-usage");
+    let missing = dir.join("no-such-statement.txt");
+    let out = run(&fake, &["statement", "import", missing.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: cannot read "), "{}", out.stderr);
+
+    let big = dir.join("big.txt");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(5 * 1024 * 1024 + 1).unwrap();
+    let out = run(&fake, &["statement", "import", big.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("at most 5 MiB"), "{}", out.stderr);
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn statement_import_signs_the_file_with_sigv4_without_an_api_key() {
+    let fake = FakeApi::start(vec![route("POST", "/statements", 200, statement_report())]);
+    let file = statement_file("statement-sigv4", STATEMENT);
+    let dir = temp_dir("statement-sigv4-aws");
+    let env = aws_env(
+        &dir,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_REGION", "eu-central-1"),
+        ],
+    );
+    ok(&autobill(
+        &with_env(&env, &fake.url),
+        &["statement", "import", file.to_str().unwrap()],
+    ));
+    let request = fake.request();
+    let authorization = request.header("authorization").expect("signed");
+    assert!(
+        authorization.contains("/eu-central-1/execute-api/aws4_request, SignedHeaders=content-type;host;x-amz-date,"),
+        "{authorization}"
+    );
+    // The signature covers the file's bytes as they arrived.
+    assert_eq!(request.body, STATEMENT);
+    assert_eq!(
+        support::sigv4::expected_authorization(&request.sent(), SECRET, authorization),
+        Ok(authorization.to_owned())
+    );
+}
+
+#[test]
+fn invoice_show_prints_what_was_paid_and_what_is_due_of_a_partially_paid_invoice() {
+    let mut partial = detail();
+    partial["invoice"] = invoice_view("partially_paid", "Частично оплачен");
+    partial["invoice"]["amount_paid"] = json!(700_000);
+    partial["invoice"]["balance_due"] = json!(500_000);
+    let fake = FakeApi::start(vec![route("GET", "/admin/invoices/2026-000123", 200, partial)]);
+    let out = run(&fake, &["invoice", "show", "2026-000123"]);
+    ok(&out);
+    for expected in [
+        "Status        Частично оплачен (partially_paid)\n",
+        "Total         12 000,00 ₽\nPaid so far   7 000,00 ₽\nBalance due   5 000,00 ₽\nVAT ",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected:?} not in\n{}", out.stdout);
+    }
+
+    // Not for another status, nor from a server that sends neither field.
+    let fake = FakeApi::start(vec![route("GET", "/admin/invoices/2026-000123", 200, detail())]);
+    let out = run(&fake, &["invoice", "show", "2026-000123"]);
+    ok(&out);
+    assert!(
+        !out.stdout.contains("Paid so far") && !out.stdout.contains("Balance due"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn invoice_list_takes_partially_paid() {
+    let page = json!({"invoices": [summary("2026-000124", "partially_paid", 1_200_000, "ООО «Ромашка»")], "next_cursor": null});
+    let fake = FakeApi::start(vec![route("GET", "/admin/invoices", 200, page)]);
+    let out = run(&fake, &["invoice", "list", "--status", "partially-paid"]);
+    ok(&out);
+    assert_eq!(fake.request().query, "status=partially_paid");
+    assert!(
+        out.stdout.contains("2026-000124  partially_paid  12 000,00 ₽"),
+        "{}",
+        out.stdout
+    );
+}

@@ -316,6 +316,72 @@ pub async fn serve_job(job: &'static str) -> Result<(), lambda_http::Error> {
     .await
 }
 
+pub type AwsReconciler = crate::statements::reconcile::Reconciler<DynamoStore, S3Documents>;
+
+/// Bank statements: the table, the bucket, and the seller's account and number prefix.
+pub async fn reconciler() -> Result<Arc<AwsReconciler>, ConfigError> {
+    let billing = BillingConfig::from_env()?;
+    let table = var("AUTOBILL_TABLE").ok_or(ConfigError::Missing("AUTOBILL_TABLE"))?;
+    let bucket = var("AUTOBILL_BUCKET").ok_or(ConfigError::Missing("AUTOBILL_BUCKET"))?;
+    let sdk = crate::aws::sdk_config().await;
+    Ok(Arc::new(crate::statements::reconcile::Reconciler {
+        store: DynamoStore::new(crate::aws::dynamodb(&sdk), table),
+        documents: S3Documents::new(crate::aws::s3(&sdk), bucket),
+        clock: Arc::new(SystemClock),
+        account: billing.seller.requisites.account.clone(),
+        number_prefix: billing.seller.number_prefix.clone(),
+    }))
+}
+
+/// The statement keys an event names: S3's "Object Created" through EventBridge (the template's
+/// rule: `detail.object.key`, as stored) or an S3 notification (`Records[].s3.object.key`,
+/// URL-encoded with spaces as `+`). Only keys under `statements/`.
+pub fn statement_keys(event: &serde_json::Value) -> Vec<String> {
+    let decoded = |raw: &str| {
+        percent_encoding::percent_decode_str(&raw.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let keys: Vec<String> = match event["detail"]["object"]["key"].as_str() {
+        Some(key) => vec![key.to_owned()],
+        None => event["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["s3"]["object"]["key"].as_str())
+            .map(decoded)
+            .collect(),
+    };
+    keys.into_iter().filter(|k| k.starts_with("statements/")).collect()
+}
+
+/// The `import-statement` Lambda: each statement put under `statements/` in the bucket is
+/// reconciled and its report written. A malformed file is reported, not retried.
+pub async fn serve_statement_import() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    crate::telemetry::init();
+    let reconciler = reconciler().await?;
+    let reconciler = &reconciler;
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        for key in statement_keys(&event.payload) {
+            let mut result = reconciler.import_object(&key).await;
+            // Not found as named: in case EventBridge's key came URL-encoded after all.
+            let decoded = percent_encoding::percent_decode_str(&key)
+                .decode_utf8_lossy()
+                .into_owned();
+            if matches!(result, Ok(None)) && decoded != key {
+                result = reconciler.import_object(&decoded).await;
+            }
+            match result {
+                Ok(_) | Err(crate::statements::reconcile::ImportError::Malformed(_)) => {}
+                Err(crate::statements::reconcile::ImportError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Ok::<_, lambda_http::Error>(())
+    }))
+    .await
+}
+
 pub type AwsAdminApi<H = crate::adapters::webhooks::HttpSender> =
     crate::http::admin::AdminApi<DynamoStore, S3Documents, crate::adapters::SesMailer, H>;
 
@@ -364,4 +430,22 @@ async fn admin_api_with<H: crate::ports::WebhookSender>(
         pdf_link_ttl: settings.pdf_link_ttl,
     };
     Ok((Arc::new(api), settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn statement_keys_come_from_eventbridge_or_s3_notifications() {
+        let bridge = json!({"source": "aws.s3", "detail-type": "Object Created",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "statements/Выписка 11.txt", "size": 10}}});
+        assert_eq!(super::statement_keys(&bridge), ["statements/Выписка 11.txt"]);
+        let notification = json!({"Records": [
+            {"s3": {"bucket": {"name": "b"}, "object": {"key": "statements/%D0%92%D1%8B%D0%BF%D0%B8%D1%81%D0%BA%D0%B0+11.txt"}}},
+            {"s3": {"bucket": {"name": "b"}, "object": {"key": "reports/statements/x.csv"}}}]});
+        assert_eq!(super::statement_keys(&notification), ["statements/Выписка 11.txt"]);
+        assert!(super::statement_keys(&json!({"detail": {"object": {"key": "invoices/x.pdf"}}})).is_empty());
+        assert!(super::statement_keys(&json!({})).is_empty());
+    }
 }

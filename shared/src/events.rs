@@ -1,8 +1,8 @@
 //! The domain events autobill announces (through the outbox, then EventBridge, then webhooks):
 //! `{"id": "evt_…", "type", "timestamp", "data": {…}}`. The id is stable across every retry.
 
-use crate::domain::Invoice;
 use crate::domain::subscription::Extension;
+use crate::domain::{Invoice, Kopecks};
 use crate::payments::PaymentNotice;
 use crate::ports::OutboxEvent;
 use chrono::{DateTime, Utc};
@@ -47,6 +47,20 @@ pub fn invoice_paid(invoice: &Invoice, payment: &PaymentNotice, at: DateTime<Utc
     data["paid_at"] = json!(at.to_rfc3339());
     data["payment"] = json!({"provider": payment.provider, "id": payment.payment_id});
     event("invoice.paid", at, data)
+}
+
+/// A bank transfer paid part of it: `amount_paid` so far, `balance_due` left.
+pub fn invoice_partially_paid(
+    invoice: &Invoice,
+    payment: &PaymentNotice,
+    paid: Kopecks,
+    at: DateTime<Utc>,
+) -> OutboxEvent {
+    let mut data = invoice_data(invoice);
+    data["amount_paid"] = json!(paid.0);
+    data["balance_due"] = json!(invoice.total.0.saturating_sub(paid.0).max(0));
+    data["payment"] = json!({"provider": payment.provider, "id": payment.payment_id, "amount": payment.amount.0});
+    event("invoice.partially_paid", at, data)
 }
 
 pub fn invoice_needs_review(invoice: &Invoice, payment: &PaymentNotice, at: DateTime<Utc>) -> OutboxEvent {

@@ -72,6 +72,8 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("robokassa_signed", robokassa_signed),
     ("yookassa", yookassa),
     ("yookassa_signed", yookassa_signed),
+    ("statement", statement),
+    ("purpose", purpose),
 ];
 
 /// `now` when a request names none.
@@ -1065,4 +1067,69 @@ fn check_payload(endpoint: &Endpoint, event: &Value) {
         );
         assert_eq!(at(&payload, &leaf), at(event, &leaf), "sent as it is in the event");
     }
+}
+
+/// A 1C bank statement, any bytes: parsed or refused with a line inside the file, never a
+/// panic; what parses holds only positive amounts and documents in file order.
+pub fn statement(data: &[u8]) {
+    match crate::statements::parse::parse(data) {
+        Ok(statement) => {
+            let lines = data.split(|b| *b == b'\n').count();
+            let mut last = 0;
+            for doc in &statement.documents {
+                assert!(doc.amount.0 > 0, "amount {:?}", doc.amount);
+                assert!(!doc.number.is_empty());
+                assert!(doc.line > last && doc.line <= lines, "line {} of {lines}", doc.line);
+                last = doc.line;
+            }
+            assert!(matches!(statement.version.as_str(), "1.02" | "1.03"));
+            // The same bytes parse the same way.
+            assert_eq!(crate::statements::parse::parse(data).ok(), Some(statement));
+        }
+        Err(e) => {
+            assert!(
+                e.line <= data.split(|b| *b == b'\n').count().max(1),
+                "line {} out of the file",
+                e.line
+            );
+            assert!(!e.reason.is_empty());
+        }
+    }
+}
+
+/// A payment purpose and amounts: the invoices found are named in the text (their sequence's
+/// digits appear in it), without repeats; a split never creates or loses a kopeck.
+pub fn purpose(data: &[u8]) {
+    use crate::statements::matching::{allocate, invoice_numbers};
+    if data.len() < 9 {
+        return;
+    }
+    let (head, text) = data.split_at(9);
+    let Ok(text) = std::str::from_utf8(text) else {
+        return;
+    };
+    let found = invoice_numbers(text, "", 2026);
+    let mut seen = std::collections::HashSet::new();
+    for number in &found {
+        assert!(seen.insert(number.to_string()), "{number} twice in {text:?}");
+        assert!(text.contains(&number.seq.to_string()), "{number} not in {text:?}");
+    }
+    // The amount and up to four balances from the first bytes.
+    let amount = Kopecks(i64::from(u32::from_le_bytes([head[0], head[1], head[2], head[3]])));
+    let dues: Vec<Kopecks> = head[4..4 + usize::from(head[8] % 5).min(4)]
+        .iter()
+        .map(|b| Kopecks(i64::from(*b) * 1000))
+        .collect();
+    let split = allocate(amount, &dues);
+    let allocated: i64 = split.allocations.iter().map(|a| a.amount.0).sum();
+    assert_eq!(
+        allocated + split.excess.0,
+        amount.0,
+        "{amount:?} over {dues:?}: {split:?}"
+    );
+    for a in &split.allocations {
+        assert!(a.amount.0 > 0 && a.amount <= dues[a.index], "{a:?} of {dues:?}");
+    }
+    let indexes: Vec<usize> = split.allocations.iter().map(|a| a.index).collect();
+    assert!(indexes.windows(2).all(|w| w[0] < w[1]), "in order: {indexes:?}");
 }

@@ -25,5 +25,6 @@ pub mod render;
 pub mod renewals;
 pub mod samples;
 pub mod service;
+pub mod statements;
 pub mod telemetry;
 pub mod webhooks;

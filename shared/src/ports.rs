@@ -73,6 +73,13 @@ pub trait DocumentStore: Send + Sync {
     fn get_pdf(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
     /// A time-limited download link.
     fn presign_get(&self, key: &str, ttl: Duration) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Any other file (a statement kept, its report).
+    fn put_file(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Where "now" comes from, so tests and the local stack can travel in time.
@@ -152,6 +159,62 @@ pub trait PaymentStore: InvoiceReader {
         invoice_id: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+}
+
+/// An incoming bank transfer from a statement, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Transfer {
+    /// Date, number, payer account and amount: the same transfer in overlapping statements.
+    pub id: String,
+    pub date: chrono::NaiveDate,
+    pub number: String,
+    pub payer_inn: Option<String>,
+    pub payer_name: Option<String>,
+    pub payer_account: Option<String>,
+    pub amount: crate::domain::Kopecks,
+    pub purpose: String,
+    /// The statement it was first read from, and its line there.
+    pub statement_id: String,
+    pub line: usize,
+}
+
+/// One invoice's share of a transfer: the payment recorded for it, the invoice's move
+/// (`paid` once covered, `partially_paid` before) and its event.
+#[derive(Clone, Debug)]
+pub struct TransferShare<'a> {
+    pub invoice: &'a Invoice,
+    /// `bank` / `{transfer id}/{invoice number}`, for the amount allocated.
+    pub payment: crate::payments::PaymentNotice,
+    /// `amount_paid` after this share (may exceed the total: an overpayment).
+    pub paid_after: crate::domain::Kopecks,
+    pub event: OutboxEvent,
+}
+
+/// Bank transfers, applied once however many statements list them.
+pub trait TransferStore: PaymentStore {
+    /// Whether this transfer was applied or queued for review before.
+    fn transfer_seen(&self, transfer_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// In one transaction: the transfer once, and for each share its payment once, the
+    /// invoice's move on the condition that its status and `amount_paid` are still as read,
+    /// and its event. `Duplicate` if the transfer was applied before; `Unapplied` if an
+    /// invoice changed meanwhile (nothing was written: read again and retry).
+    fn record_transfer(
+        &self,
+        transfer: &Transfer,
+        shares: &[TransferShare<'_>],
+        excess: crate::domain::Kopecks,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// A transfer an operator must look at (no invoice named, unknown invoice, another payer):
+    /// queued once (`false` if it was queued before).
+    fn queue_transfer_review(
+        &self,
+        transfer: &Transfer,
+        reason: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Reads a payment back from the provider's API (YooKassa: the notification body is unsigned).

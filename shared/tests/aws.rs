@@ -267,6 +267,119 @@ mod payments {
         assert_eq!(unapplied.unwrap(), Recorded::Unapplied);
     }
 
+    fn transfer(amount: i64) -> autobill::ports::Transfer {
+        autobill::ports::Transfer {
+            id: common::unique("20261127-512-40702810900000000001-"),
+            date: "2026-11-27".parse().unwrap(),
+            number: "512".into(),
+            payer_inn: Some("7736207543".into()),
+            payer_name: Some("ООО «Ромашка»".into()),
+            payer_account: Some("40702810900000000001".into()),
+            amount: Kopecks(amount),
+            purpose: "Оплата по счету".into(),
+            statement_id: "st-1".into(),
+            line: 20,
+        }
+    }
+
+    fn share<'a>(
+        invoice: &'a autobill::domain::Invoice,
+        transfer: &autobill::ports::Transfer,
+        amount: i64,
+    ) -> autobill::ports::TransferShare<'a> {
+        let payment = PaymentNotice {
+            provider: "bank",
+            payment_id: format!("{}/{}", transfer.id, invoice.number),
+            ..notice(invoice, amount, "RUB")
+        };
+        let paid_after = invoice.amount_paid + Kopecks(amount);
+        let at = "2026-11-27T11:00:00Z".parse().unwrap();
+        let event = match paid_after >= invoice.total {
+            true => invoice_paid_event(invoice, &payment, at),
+            false => autobill::events::invoice_partially_paid(invoice, &payment, paid_after, at),
+        };
+        autobill::ports::TransferShare {
+            invoice,
+            payment,
+            paid_after,
+            event,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transfer_pays_in_parts_once_and_refuses_a_stale_balance() {
+        use autobill::ports::TransferStore;
+        let (store, invoice) = issued().await;
+        let at = "2026-11-27T11:00:00Z".parse().unwrap();
+        let first = transfer(500_000);
+        assert!(!store.transfer_seen(&first.id).await.unwrap());
+        let part = [share(&invoice, &first, 500_000)];
+        assert_eq!(
+            store.record_transfer(&first, &part, Kopecks(0), at).await.unwrap(),
+            Recorded::Applied
+        );
+        assert!(store.transfer_seen(&first.id).await.unwrap());
+        let after = store.get_invoice(&invoice.id).await.unwrap().unwrap();
+        assert_eq!(
+            (after.status, after.amount_paid, after.balance_due()),
+            (Status::PartiallyPaid, Kopecks(500_000), Kopecks(700_000))
+        );
+        // The same transfer again (an overlapping statement): nothing more.
+        assert_eq!(
+            store.record_transfer(&first, &part, Kopecks(0), at).await.unwrap(),
+            Recorded::Duplicate
+        );
+        // Another transfer computed on the invoice as it was before the first: refused whole.
+        let stale = transfer(700_000);
+        let stale_share = [share(&invoice, &stale, 700_000)];
+        assert_eq!(
+            store
+                .record_transfer(&stale, &stale_share, Kopecks(0), at)
+                .await
+                .unwrap(),
+            Recorded::Unapplied
+        );
+        assert!(
+            !store.transfer_seen(&stale.id).await.unwrap(),
+            "nothing of it was written"
+        );
+        // Computed on the invoice as it is now, with 100 roubles too many: paid, the excess kept.
+        let rest = transfer(710_000);
+        let rest_share = [share(&after, &rest, 710_000)];
+        assert_eq!(
+            store
+                .record_transfer(&rest, &rest_share, Kopecks(10_000), at)
+                .await
+                .unwrap(),
+            Recorded::Applied
+        );
+        let paid = store.get_invoice(&invoice.id).await.unwrap().unwrap();
+        assert_eq!(
+            (paid.status, paid.amount_paid, paid.balance_due()),
+            (Status::Paid, Kopecks(1_210_000), Kopecks(0))
+        );
+        let events: Vec<String> = store
+            .pending(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.detail["data"]["invoice_id"] == invoice.id.as_str())
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(events, ["invoice.issued", "invoice.partially_paid", "invoice.paid"]);
+    }
+
+    #[tokio::test]
+    async fn a_transfer_for_review_is_queued_once() {
+        use autobill::ports::TransferStore;
+        let (store, _) = adapters().await;
+        let t = transfer(100);
+        let at = "2026-11-27T11:00:00Z".parse().unwrap();
+        assert!(store.queue_transfer_review(&t, "no invoice number", at).await.unwrap());
+        assert!(!store.queue_transfer_review(&t, "no invoice number", at).await.unwrap());
+        assert!(store.transfer_seen(&t.id).await.unwrap());
+    }
+
     #[tokio::test]
     async fn a_mismatch_sends_the_invoice_to_review() {
         let (store, invoice) = issued().await;

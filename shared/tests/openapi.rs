@@ -83,9 +83,10 @@ fn the_parser_reads_this_layout() {
     );
 }
 
-/// The management API's operations, hosted by the admin function (`/admin/…`).
+/// The management API's operations, hosted by the admin functions (`/admin/…`, and an
+/// operator's bank statement upload).
 fn is_admin(path: &str) -> bool {
-    path.starts_with("/admin/")
+    path.starts_with("/admin/") || path == "/statements"
 }
 
 fn owned(routes: &[(&str, &str)]) -> BTreeSet<(String, String)> {
@@ -105,10 +106,11 @@ fn the_spec_documents_exactly_the_public_and_admin_routes() {
     let admin = owned(&ADMIN_ROUTES);
     assert_eq!(public.len(), PUBLIC_ROUTES.len(), "PUBLIC_ROUTES names a route twice");
     assert_eq!(admin.len(), ADMIN_ROUTES.len(), "ADMIN_ROUTES names a route twice");
-    // The management API is exactly what lives under /admin/ (one IAM-authorised proxy route in AWS).
+    // The management API is exactly what lives under /admin/ (IAM-authorised proxy routes in
+    // AWS), and POST /statements.
     assert!(
         admin.iter().all(|(_, p)| is_admin(p)),
-        "ADMIN_ROUTES outside /admin/: {admin:?}"
+        "ADMIN_ROUTES outside the management API: {admin:?}"
     );
     assert!(
         !public.iter().any(|(_, p)| is_admin(p)),

@@ -235,6 +235,15 @@ def test_order_answers_conform(app):
 
 DOC = ROOT / "docs" / "management-api.md"
 ADMIN_SECURITY = [{"sigv4": []}, {"localApiKey": []}]
+# The management operation outside /admin/ (admin-api's, IAM-authorised in AWS): a statement upload.
+STATEMENTS = "/statements"
+# It takes the statement file as it is, not JSON.
+RAW_BODIES = {("POST", STATEMENTS): {"text/plain", "application/octet-stream"}}
+
+
+def is_management(path: str) -> bool:
+    """The management API's paths: every `/admin/` one, and the statement upload."""
+    return path.startswith("/admin/") or path == STATEMENTS
 
 
 def spec() -> dict:
@@ -267,7 +276,7 @@ def test_management_operations_need_credentials_and_public_ones_do_not():
     assert "security" not in document, "no default: the public routes are open"
     admin = 0
     for method, path, op in operations(document):
-        if not path.startswith("/admin/"):
+        if not is_management(path):
             assert "security" not in op and "management" not in op.get("tags", []), f"{method} {path}"
             continue
         admin += 1
@@ -278,14 +287,20 @@ def test_management_operations_need_credentials_and_public_ones_do_not():
         assert {"401", "403", "503"} <= responses, where
         if re.search(r"\{(ref|id|event_id)\}", path):
             assert "404" in responses, where
-        if "requestBody" in op:
+        if (method, path) in RAW_BODIES:
+            # Any bytes are taken (so no 415): unreadable ones are 422, too many 413.
+            assert op["requestBody"]["required"] is True, where
+            assert set(op["requestBody"]["content"]) == RAW_BODIES[(method, path)], where
+            assert {"400", "413", "422"} <= responses, where
+        elif "requestBody" in op:
             assert {"400", "413", "415", "422"} <= responses, where
             assert set(op["requestBody"]["content"]) == {"application/json"}, where
         if any(p.get("$ref", "").endswith("/Cursor") for p in op.get("parameters", [])):
             assert {"400", "422"} <= responses, where
         for status in responses:
             assert 200 <= int(status) < 300 or status in {"400", "401", "403", "404", "409", "413", "415", "422", "502", "503"}, where
-    assert admin == 17
+    assert admin == 18
+    assert ("POST", STATEMENTS) in {(m, p) for m, p, _ in operations(document)}
 
 
 def error_codes(node) -> set[str]:
@@ -312,7 +327,7 @@ def test_management_error_codes_are_the_docs():
     assert declared == documented, declared ^ documented
     pinned = set()
     for method, path, op in operations(document):
-        if path.startswith("/admin/"):
+        if is_management(path):
             for status, response in op["responses"].items():
                 if not status.startswith("2"):
                     ref = response.get("$ref", "")
@@ -338,7 +353,7 @@ def test_management_operations_refuse_strangers(app, tmp_path):
     random `Authorization` values): refused before anything else (401 without credentials, 403
     with wrong ones) in the documented shape, never done."""
     seen = fuzz(app, tmp_path, "--include-tag", "management", "--max-examples", "10")
-    documented = {(m, p) for m, p, _ in operations(spec()) if p.startswith("/admin/")}
+    documented = {(m, p) for m, p, _ in operations(spec()) if is_management(p)}
     assert documented <= {(m, op) for m, op, _ in seen}, documented - {(m, op) for m, op, _ in seen}
     assert {status for _, _, status in seen} <= {401, 403}, seen
 
@@ -348,8 +363,8 @@ def test_management_reads_conform_under_fuzzing(app, tmp_path):
     cursors and limits get documented answers (404, 400, 422), never a server error."""
     seen = fuzz(app, tmp_path, "--include-tag", "management", *(a for m in ("POST", "PATCH", "DELETE") for a in ("--exclude-method", m)),
                 "--header", f"Authorization: Bearer {ADMIN_KEY}", "--max-examples", "20")
-    assert {m for m, op, _ in seen if op.startswith("/admin/")} <= {"GET", "OPTIONS", "PUT", "TRACE", "QUERY", "HEAD"}, seen
-    reads = {(m, p) for m, p, _ in operations(spec()) if p.startswith("/admin/") and m == "GET"}
+    assert {m for m, op, _ in seen if is_management(op)} <= {"GET", "OPTIONS", "PUT", "TRACE", "QUERY", "HEAD"}, seen
+    reads = {(m, p) for m, p, _ in operations(spec()) if is_management(p) and m == "GET"}
     assert reads <= {(m, op) for m, op, _ in seen}, reads - {(m, op) for m, op, _ in seen}
     assert seen[("GET", "/admin/audit", 200)] and seen[("GET", "/admin/webhooks", 200)]
 
@@ -457,3 +472,42 @@ def test_management_answers_conform(app):
     assert [e["action"] for e in ours][:3] == ["webhook_endpoint.delete", "webhook.replay", "webhook_endpoint.update"], ours
     assert [e["at"] for e in log["entries"]] == sorted((e["at"] for e in log["entries"]), reverse=True)
 
+
+
+def test_statement_imports_conform(app):
+    """`POST /statements`, driven by hand with the local key: a statement that pays an invoice in
+    part, the same file again, a malformed one, one too large, and one without credentials, each
+    checked against the spec."""
+    from test_statements import statement, transfer  # here: the spec-only tests need no stack helpers
+
+    def check(response: requests.Response, status: int) -> dict:
+        assert response.status_code == status, f"{response.status_code} {response.text}"
+        conforms("POST", STATEMENTS, response)
+        return response.json()
+
+    def post(body: bytes, key: str | None = ADMIN_KEY, content_type: str = "text/plain") -> requests.Response:
+        return admin(app, "POST", STATEMENTS, key=key, data=body, headers={"Content-Type": content_type})
+
+    issued = admin(app, "POST", "/admin/invoices", json={**ORDER, "account": f"acct-{uuid.uuid4().hex[:12]}"})
+    assert issued.status_code == 201, issued.text
+    inv = issued.json()
+    # Half of it, in the statement's roubles-and-kopecks.
+    part = f"{inv['total'] // 2 // 100}.{inv['total'] // 2 % 100:02d}"
+    file = statement([transfer(f"Оплата по счету {inv['number']}", part, inn=ORDER["inn"]),
+                      transfer("Возврат излишне уплаченного", "10.00", inn=ORDER["inn"])])
+    report = check(post(file), 200)
+    assert report["summary"]["documents"] == 2 and report["summary"]["applied"] == 1, report
+    (applied,) = [line for line in report["lines"] if line["outcome"] == "applied"]
+    assert applied["allocations"][0]["number"] == inv["number"]
+    assert applied["allocations"][0]["status"] == "partially_paid"
+    shown = conforms("GET", "/admin/invoices/{ref}", admin(app, "GET", f"/admin/invoices/{inv['id']}"),
+                     path_parameters={"ref": inv["id"]}).json()
+    assert shown["invoice"]["status"] == "partially_paid"
+    assert shown["invoice"]["amount_paid"] + shown["invoice"]["balance_due"] == inv["total"]
+    again = check(post(file, content_type="application/octet-stream"), 200)
+    assert again["statement_id"] == report["statement_id"] and again["summary"]["applied"] == 0
+
+    malformed = check(post(b"not a statement"), 422)
+    assert malformed["error"] == "malformed_statement" and malformed["line"] >= 1
+    assert check(post(b"1" * (5 * 1024 * 1024 + 1)), 413)["error"] == "payload_too_large"
+    assert check(post(file, key=None), 401)["error"] == "unauthenticated"

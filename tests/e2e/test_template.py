@@ -426,8 +426,8 @@ def test_webhooks_run_on_every_domain_event_from_the_project_bus(template):
     assert rule["Pattern"]["source"] == ["autobill"]
     # Only the vendor-facing events, named one by one.
     assert set(rule["Pattern"]["detail-type"]) == {
-        "invoice.issued", "invoice.paid", "invoice.needs_review", "invoice.voided", "invoice.documents_resent",
-        "subscription.activated", "subscription.renewal_invoiced", "subscription.expired"}
+        "invoice.issued", "invoice.paid", "invoice.partially_paid", "invoice.needs_review", "invoice.voided",
+        "invoice.documents_resent", "subscription.activated", "subscription.renewal_invoiced", "subscription.expired"}
 
     queue = assert_bounded_retries_then_dead_letters(template, "DeliverWebhooksFunction", rule_id, rule)
     assert queue == "WebhooksDLQ"
@@ -745,15 +745,23 @@ ADMIN = "AdminApiFunction"
 # that sends requests out.
 ADMIN_WEBHOOKS = "AdminWebhooksFunction"
 WEBHOOK_ROUTES = {("ANY", "/admin/webhooks"), ("ANY", "/admin/webhooks/{proxy+}"), ("ANY", "/admin/events/{proxy+}")}
+# The one management operation outside /admin/: operators upload a bank statement (admin-api).
+STATEMENT_UPLOAD = ("POST", "/statements")
+ADMIN_ROUTES = {("ANY", "/admin/{proxy+}"), STATEMENT_UPLOAD}
 # execute-api ARNs of this stack's API: arn:…:execute-api:{region}:{account}:{api id}/{stage}/{METHOD}/{path}.
 EXECUTE_API = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
 # Who may call what (docs/management-api.md), as the managed policies grant it.
 MANAGED_POLICIES = {
-    "AdminFullAccess": [f"{EXECUTE_API}/*/*/admin/*"],
+    "AdminFullAccess": [f"{EXECUTE_API}/*/*/admin/*", f"{EXECUTE_API}/*/POST/statements"],
     "AdminReadOnly": [f"{EXECUTE_API}/*/GET/admin/*"],
     "InvoiceIssuer": [f"{EXECUTE_API}/*/POST/admin/invoices", f"{EXECUTE_API}/*/GET/admin/invoices/*"],
 }
 API_ID = "a1b2c3d4e5"
+
+
+def is_management(path: str) -> bool:
+    """A management API path (IAM-authorised, tag `management` in openapi.yaml)."""
+    return path.startswith("/admin/") or path == STATEMENT_UPLOAD[1]
 
 
 def spec_routes() -> list[tuple[str, str]]:
@@ -788,7 +796,7 @@ def test_admin_functions_are_arm64_binaries_with_room_for_their_work(template, l
 
 
 def test_admin_routes_are_authorised_by_iam(template):
-    for logical_id, routes in [(ADMIN, {("ANY", "/admin/{proxy+}")}), (ADMIN_WEBHOOKS, WEBHOOK_ROUTES)]:
+    for logical_id, routes in [(ADMIN, ADMIN_ROUTES), (ADMIN_WEBHOOKS, WEBHOOK_ROUTES)]:
         props = template["Resources"][logical_id]["Properties"]
         events = {name: e for name, e in props["Events"].items() if e.get("Type") == "HttpApi"}
         assert http_routes(props) == routes, logical_id
@@ -804,8 +812,8 @@ def test_admin_routes_are_authorised_by_iam(template):
     for logical_id, other in stack.resources_of_type(template, "AWS::Serverless::Function").items():
         if logical_id in (ADMIN, ADMIN_WEBHOOKS):
             continue
-        # No other function answers under /admin, and no public route is authorised.
-        assert not any(path.startswith("/admin") for _, path in http_routes(other)), logical_id
+        # No other function answers under /admin (or takes statements), and no public route is authorised.
+        assert not any(path.startswith(("/admin", "/statements")) for _, path in http_routes(other)), logical_id
         for name, e in (other.get("Events") or {}).items():
             if e.get("Type") == "HttpApi":
                 assert "Auth" not in e["Properties"], f"{logical_id}.{name}"
@@ -813,10 +821,17 @@ def test_admin_routes_are_authorised_by_iam(template):
 
 def test_the_spec_and_the_template_agree_on_what_is_admin(template):
     """Every /admin/ operation of openapi.yaml reaches the admin function (through its proxy
-    route); every other operation has a public route of its own."""
+    route), the statement upload its IAM-authorised route of its own; every other operation has
+    a public route of its own."""
     public = set().union(*(http_routes(p) for i, p in stack.resources_of_type(template, "AWS::Serverless::Function").items() if i not in (ADMIN, ADMIN_WEBHOOKS)))
-    for method, path in spec_routes():
-        if path.startswith("/admin/"):
+    admin = http_routes(template["Resources"][ADMIN]["Properties"])
+    documented = spec_routes()
+    assert STATEMENT_UPLOAD in documented
+    for method, path in documented:
+        if is_management(path) and not path.startswith("/admin/"):
+            # Outside the proxy: routed to the admin function one by one.
+            assert (method, path) in admin and (method, path) not in public, (method, path)
+        elif path.startswith("/admin/"):
             assert (method, path) not in public, (method, path)
             # API Gateway picks the most specific route: the webhook function's routes catch exactly
             # the webhook and event operations; the rest fall to the admin-api proxy.
@@ -836,9 +851,10 @@ def test_admin_permissions_are_least_privilege(template):
         for resource in resources(st):
             text = sub_text(resource)
             assert text != "*" and not text.endswith(":*"), st
-            # Object keys under the two document prefixes are the only wildcards.
+            # Object keys under the document prefixes are the only wildcards.
             if "*" in text:
-                assert text in ("${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/acts/*"), text
+                assert text in ("${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/acts/*",
+                                "${DocumentsBucket.Arn}/uploads/statements/*", "${DocumentsBucket.Arn}/reports/statements/*"), text
     granted_actions = {a for st in granted for a in actions(st)}
 
     # The table and its two indexes, named: reads, puts, updates and the transactions' checks.
@@ -855,10 +871,12 @@ def test_admin_permissions_are_least_privilege(template):
     index_queries = {sub_text(r) for st in granted if "dynamodb:Query" in actions(st) for r in resources(st)}
     assert {"${Table.Arn}/index/gsi1", "${Table.Arn}/index/gsi2"} <= index_queries
 
-    # Invoice PDFs are written (issuing) and read; acts only read (the fulfil function writes them).
-    for st in granted:
-        if "s3:PutObject" in actions(st):
-            assert [sub_text(r) for r in resources(st)] == ["${DocumentsBucket.Arn}/invoices/*"], st
+    # Invoice PDFs are written (issuing) and read; acts only read (the fulfil function writes them);
+    # uploaded statements and their reports only written, never under statements/ (which would
+    # import an upload twice: ImportStatementFunction).
+    writable = {sub_text(r) for st in granted if "s3:PutObject" in actions(st) for r in resources(st)}
+    assert writable == {"${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/uploads/statements/*",
+                        "${DocumentsBucket.Arn}/reports/statements/*"}, writable
     readable = {sub_text(r) for st in granted if "s3:GetObject" in actions(st) for r in resources(st)}
     assert readable == {"${DocumentsBucket.Arn}/invoices/*", "${DocumentsBucket.Arn}/acts/*"}
     assert {"s3:ListBucket", "ses:SendRawEmail"} <= granted_actions
@@ -954,7 +972,7 @@ def test_managed_policies_allow_what_the_doc_says(template):
     assert admin, "openapi.yaml documents no /admin/ route"
     for method, path in routes:
         arn = invoke_arn(method, path)
-        is_admin = path.startswith("/admin/")
+        is_admin = is_management(path)
         assert allows(granted["AdminFullAccess"], arn) == is_admin, (method, path)
         assert allows(granted["AdminReadOnly"], arn) == (is_admin and method == "GET"), (method, path)
         issuer = (method, path) == ("POST", "/admin/invoices") or (method == "GET" and path.startswith("/admin/invoices/"))
@@ -981,6 +999,140 @@ def test_outputs_name_the_management_api_and_its_policies(template):
     url = outputs["ManagementApiUrl"]
     assert url.get("Description") and "/admin/" in url["Description"]
     assert sub_text(url["Value"]) == "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+
+
+def test_statement_uploads_are_iam_authorised_and_for_full_access_only(template):
+    """`POST /statements` (an operator imports a bank statement, which applies payments) is the
+    admin function's, behind the IAM authoriser, and only AdminFullAccess may call it."""
+    events = [e["Properties"] for e in template["Resources"][ADMIN]["Properties"]["Events"].values()
+              if e.get("Type") == "HttpApi" and e["Properties"]["Path"] == STATEMENT_UPLOAD[1]]
+    assert len(events) == 1, events
+    (event,) = events
+    assert (event["Method"], event["Path"]) == STATEMENT_UPLOAD
+    assert event["ApiId"] == {"Ref": "HttpApi"} and event["Auth"] == {"Authorizer": "AWS_IAM"}
+
+    values = {**STACK_VALUES, "HttpApi": API_ID}
+    granted = {
+        logical_id: [stack.resolve(r, values) for st in template["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"] for r in resources(st)]
+        for logical_id in MANAGED_POLICIES
+    }  # fmt: skip
+    upload = invoke_arn(*STATEMENT_UPLOAD)
+    assert allows(granted["AdminFullAccess"], upload)
+    assert allows(granted["AdminFullAccess"], invoke_arn(*STATEMENT_UPLOAD, stage="prod"))
+    assert not allows(granted["AdminReadOnly"], upload) and not allows(granted["InvoiceIssuer"], upload)
+    # That route only: no other method, nothing below it.
+    for method, path in [("GET", "/statements"), ("PUT", "/statements"), ("POST", "/statements/x"), ("POST", "/statementsx")]:
+        assert not any(allows(patterns, invoke_arn(method, path)) for patterns in granted.values()), (method, path)
+
+    # The admin function keeps the upload and writes its report, outside statements/.
+    writes = {sub_text(r) for st in statements(template["Resources"][ADMIN]["Properties"])
+              if "s3:PutObject" in actions(st) for r in resources(st)}
+    assert {"${DocumentsBucket.Arn}/uploads/statements/*", "${DocumentsBucket.Arn}/reports/statements/*"} <= writes
+    assert not any(w.startswith("${DocumentsBucket.Arn}/statements/") for w in writes), writes
+
+
+# ------------------------------------------------------------------------------ bank statements
+
+STATEMENTS = "ImportStatementFunction"
+STATEMENT_PREFIX = "statements/"
+
+
+def matches_key(pattern: list, key: str) -> bool:
+    """EventBridge's matching of one string field: a list of exact values and `prefix` filters."""
+    return any(key == p if isinstance(p, str) else key.startswith(p["prefix"]) for p in pattern)
+
+
+def test_statements_are_imported_when_created_under_statements_only(template):
+    """S3's ObjectCreated events of the documents bucket (every kind: put, post, copy, multipart
+    upload) for keys under statements/ trigger the import function, and nothing else does."""
+    function = template["Resources"][STATEMENTS]
+    assert function["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "import-statement"}}
+    props = function["Properties"]
+    assert props["Timeout"] == 60 and props["MemorySize"] == 512
+    # One trigger: the bucket's events through EventBridge (an S3 notification to the function
+    # would be a circular dependency: the function's role and environment name the bucket).
+    assert [e["Type"] for e in props["Events"].values()] == ["EventBridgeRule"], props["Events"]
+    rule_id, rule = only_rule(template, STATEMENTS)
+    assert "EventBusName" not in rule, "S3 sends its events to the default bus"
+    pattern = rule["Pattern"]
+    assert pattern == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [{"Ref": "DocumentsBucket"}]}, "object": {"key": [{"prefix": STATEMENT_PREFIX}]}},
+    }, pattern
+    bucket = template["Resources"]["DocumentsBucket"]["Properties"]
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    # The keys the import writes, and the API's uploads, import nothing (no loop, no second import).
+    keys = pattern["detail"]["object"]["key"]
+    for key, imported in [
+        ("statements/kl_to_1c.txt", True), ("statements/2026/11/выписка 26.11.txt", True),
+        ("uploads/statements/2026/11/st_1.txt", False), ("reports/statements/st_1.csv", False),
+        ("invoices/2026/11/2026-000123.pdf", False), ("statements", False), ("Statements/x.txt", False),
+    ]:  # fmt: skip
+        assert matches_key(keys, key) == imported, key
+    # Nothing else reacts to the bucket: no S3 event source on any function.
+    for logical_id, other in stack.resources_of_type(template, "AWS::Serverless::Function").items():
+        assert not any(e.get("Type") == "S3" for e in (other.get("Events") or {}).values()), logical_id
+
+    # Delivery retried for a bounded time, failed runs retried by Lambda, then one DLQ for both.
+    queue = assert_bounded_retries_then_dead_letters(template, STATEMENTS, rule_id, rule)
+    assert queue == "ImportStatementDLQ"
+    assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS", "Destination": {"Fn::GetAtt": ["ImportStatementDLQ", "Arn"]}}
+    assert template["Outputs"]["ImportStatementDLQUrl"]["Value"] == {"Ref": "ImportStatementDLQ"}
+
+
+def test_statement_import_permissions_are_least_privilege(template):
+    granted = statements(template["Resources"][STATEMENTS]["Properties"])
+    granted_actions = {a for st in granted for a in actions(st)}
+    # The table's items by key (invoices by number, transfers, payments, outbox events: no
+    # Query, no index, no delete); reads statements/, lists the bucket (a missing file is 404),
+    # writes reports. No SES, no event bus (events go through the outbox).
+    assert granted_actions == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+    }, granted_actions  # fmt: skip
+    for st in granted:
+        if any(a.startswith("dynamodb:") for a in actions(st)):
+            assert resources(st) == [{"Fn::GetAtt": ["Table", "Arn"]}], st
+        if "s3:ListBucket" in actions(st):
+            assert actions(st) == ["s3:ListBucket"] and resources(st) == [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}], st
+    readable = {sub_text(r) for st in granted if "s3:GetObject" in actions(st) for r in resources(st)}
+    writable = {sub_text(r) for st in granted if "s3:PutObject" in actions(st) for r in resources(st)}
+    assert readable == {"${DocumentsBucket.Arn}/statements/*"}, readable
+    # Never where it reads from: a report under statements/ would be imported in turn.
+    assert writable == {"${DocumentsBucket.Arn}/reports/statements/*"}, writable
+
+
+def test_statement_problems_raise_alarms(template):
+    """Money no invoice took, and a file refused whole, reach an operator (the import runs
+    without anyone waiting for its answer): one alarm each, on what the import counts."""
+    for metric, cli in {
+        "BankTransfersForReview": ["autobill invoice mark-paid", "REVIEW#transfers"],
+        "StatementsRejected": ["autobill statement import", "reports/statements/"],
+    }.items():
+        found = counting(template, metric)
+        assert len(found) == 1, f"{metric}: {found}"
+        logical_id, alarm = found[0]
+        assert providers_summed(alarm, metric) == {"bank"} == {p for m, p in emitted() if m == metric}, logical_id
+        assert_fires_on_one(alarm)
+        for hint in cli:
+            assert hint in alarm["AlarmDescription"], f"{logical_id}: tell the operator about `{hint}`"
+    # The function's failures and its DLQ are watched like every async function's.
+    for logical_id in ("ImportStatementErrorsAlarm", "ImportStatementDLQAlarm"):
+        assert "autobill statement import" in template["Resources"][logical_id]["Properties"]["AlarmDescription"]
+
+
+def test_the_documents_bucket_notifies_no_function_directly(template):
+    """The bucket's notifications name nothing of the stack (EventBridge carries its events):
+    a bucket that named a function would depend on it, and the function (its environment, its
+    role's policies) depends on the bucket."""
+    notifications = template["Resources"]["DocumentsBucket"]["Properties"].get("NotificationConfiguration", {})
+    assert set(notifications) <= {"EventBridgeConfiguration"}, notifications
+    assert not dependencies(template["Resources"]["DocumentsBucket"]) & set(template["Resources"])
+    # ...while the import function does name the bucket (its policies, the Globals environment).
+    import_function = template["Resources"][STATEMENTS]["Properties"]
+    assert "DocumentsBucket" in dependencies(import_function.get("Policies"))
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_BUCKET"] == {"Ref": "DocumentsBucket"}
 
 
 def dependencies(value) -> set[str]:
@@ -1031,6 +1183,70 @@ def test_no_circular_dependency_through_the_api(template):
     for node in sorted(edges):
         if node not in state:
             visit(node, [])
+
+
+# Runs in the SAM CLI's venv (samtranslator): the template as CloudFormation gets it, as JSON.
+SAM_TRANSFORM = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import stack
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+template = stack.load_template(sys.argv[2])
+for resource in template["Resources"].values():
+    if resource["Type"] == "AWS::Serverless::Function":
+        resource["Properties"]["CodeUri"] = "s3://bucket/key"  # what `sam package` puts there
+with open(sys.argv[3], "w") as out:
+    json.dump(transform(template, {}, NoManagedPolicies()), out)
+"""
+
+
+def test_no_circular_dependency_after_the_sam_transform(tmp_path):
+    """Neither cfn-lint nor `sam validate --lint` finds a cycle that only SAM's expansion makes
+    (an S3 event on a function whose role names the bucket; a route to a function that names
+    the API): transform the template as SAM does, then look for one among the resources
+    CloudFormation gets (Ref, GetAtt, Sub and DependsOn)."""
+    sam = os.environ.get("AUTOBILL_SAM")
+    if not sam:
+        pytest.fail("AUTOBILL_SAM is not set: run `make test`, or set it to the sam binary of .venv-sam")
+    python = Path(sam).parent / "python"
+    assert python.is_file(), f"no Python beside {sam}"
+    out = tmp_path / "transformed.json"
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    result = subprocess.run(
+        [str(python), "-c", SAM_TRANSFORM, str(STACK.parent), str(TEMPLATE), str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    resources_ = json.loads(out.read_text())["Resources"]
+    assert "ImportStatementFunctionStatementUploaded" in resources_, "the statement rule SAM generates"
+
+    def depends_on(resource: dict) -> set[str]:
+        explicit = resource.get("DependsOn", [])
+        return {explicit} if isinstance(explicit, str) else set(explicit)
+
+    edges = {
+        logical_id: (dependencies(resource.get("Properties", {})) | depends_on(resource)) & set(resources_)
+        for logical_id, resource in resources_.items()
+    }
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            assert state.get(nxt) != 1, "circular dependency: " + " -> ".join([*path, node, nxt])
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [])
+
 
 
 # ------------------------------------------------------------------------------ operator view

@@ -157,6 +157,35 @@ async fn deliver(webhooks: &LocalWebhooks, detail: &serde_json::Value) {
     }
 }
 
+/// `POST /_local/s3-events/statements?key=statements/…`: the S3 event of a statement put in the
+/// bucket (moto sends no notifications), handled as `import-statement` handles it in AWS.
+fn statement_events(reconciler: Arc<autobill::app::AwsReconciler>) -> axum::Router {
+    use axum::extract::{Query, State};
+    #[derive(serde::Deserialize)]
+    struct Key {
+        key: String,
+    }
+    axum::Router::new()
+        .route(
+            "/_local/s3-events/statements",
+            axum::routing::post(
+                |State(reconciler): State<Arc<autobill::app::AwsReconciler>>, Query(Key { key }): Query<Key>| async move {
+                    use axum::response::IntoResponse;
+                    match reconciler.import_object(&key).await {
+                        Ok(report) => axum::Json(serde_json::json!({"report": report})).into_response(),
+                        Err(autobill::statements::reconcile::ImportError::Malformed(e)) => (
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            axum::Json(serde_json::json!({"line": e.line, "reason": e.reason})),
+                        )
+                            .into_response(),
+                        Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(reconciler)
+}
+
 /// The scheduled sweeper (every 10 minutes in AWS), here every 2 seconds.
 async fn sweep_loop(fulfil: Arc<AwsFulfil>, after: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -204,6 +233,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
     let renewals = Arc::new(autobill::app::renewals_service(Some(base.clone())).await?);
     let router = router.merge(jobs::router(renewals.clone()));
+    // What S3's notification does in AWS: a statement put under `statements/` is reconciled.
+    let reconciler = autobill::app::reconciler().await?;
+    let router = router.merge(statement_events(reconciler.clone()));
     let router = autobill::http::with_cors(router, &settings.cors_origins);
     // The management API, behind the local API key (IAM stands in for it in AWS); no CORS:
     // it is for servers and the CLI, not browsers.
@@ -213,10 +245,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         Some(key) => {
             let (admin, _) = autobill::app::admin_api().await?;
-            router.merge(autobill::http::admin::admin_router(
-                admin,
-                autobill::http::admin::Auth::ApiKey(key),
-            ))
+            let auth = autobill::http::admin::Auth::ApiKey(key);
+            let statements = autobill::http::statements::statements_router(reconciler.clone(), auth.clone());
+            router
+                .merge(autobill::http::admin::admin_router(admin, auth))
+                .merge(statements)
         }
         None => {
             tracing::warn!("AUTOBILL_ADMIN_API_KEY is not set: the /admin/ routes are off");

@@ -142,6 +142,11 @@ impl DocumentStore for MemoryStore {
         Ok(self.with(|s| s.documents.get(key).cloned()))
     }
 
+    async fn put_file(&self, key: &str, body: Vec<u8>, _: &'static str) -> Result<(), StoreError> {
+        self.with(|s| s.documents.insert(key.to_owned(), body));
+        Ok(())
+    }
+
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         Ok(format!("memory://{key}?expires={}", ttl.as_secs()))
     }

@@ -7,6 +7,7 @@ pub mod memory;
 pub mod s3;
 pub mod ses;
 pub mod subscriptions;
+pub mod transfers;
 pub mod webhooks;
 pub mod yookassa_api;
 

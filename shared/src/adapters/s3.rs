@@ -41,6 +41,19 @@ impl DocumentStore for S3Documents {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(_) => Ok(true),

@@ -12,6 +12,8 @@ use std::str::FromStr;
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Issued,
+    /// Bank transfers covered part of it; `balance_due` is what is left.
+    PartiallyPaid,
     Paid,
     Overdue,
     Void,
@@ -29,6 +31,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Issued => "issued",
+            Status::PartiallyPaid => "partially_paid",
             Status::Paid => "paid",
             Status::Overdue => "overdue",
             Status::Void => "void",
@@ -40,6 +43,7 @@ impl Status {
     pub fn label_ru(self) -> &'static str {
         match self {
             Status::Issued => "Не оплачен",
+            Status::PartiallyPaid => "Частично оплачен",
             Status::Paid => "Оплачен",
             Status::Overdue => "Просрочен",
             Status::Void => "Аннулирован",
@@ -51,6 +55,7 @@ impl Status {
     pub fn label_en(self) -> &'static str {
         match self {
             Status::Issued => "Unpaid",
+            Status::PartiallyPaid => "Partially paid",
             Status::Paid => "Paid",
             Status::Overdue => "Overdue",
             Status::Void => "Void",
@@ -63,8 +68,9 @@ impl Status {
         use Status::*;
         matches!(
             (self, to),
-            (Issued, Paid | Overdue | Void | NeedsReview)
-                | (Overdue, Paid | Void | NeedsReview)
+            (Issued, Paid | PartiallyPaid | Overdue | Void | NeedsReview)
+                | (Overdue, Paid | PartiallyPaid | Void | NeedsReview)
+                | (PartiallyPaid, Paid | PartiallyPaid)
                 | (NeedsReview, Paid | Void)
         )
     }
@@ -161,6 +167,9 @@ pub struct Invoice {
     /// The service period it pays for, when fixed at issue (renewal invoices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<super::subscription::Period>,
+    /// What bank transfers have paid so far (a paid invoice may have received more: overpaid).
+    #[serde(default, skip_serializing_if = "Kopecks::is_zero")]
+    pub amount_paid: Kopecks,
 }
 
 impl Invoice {
@@ -174,6 +183,14 @@ impl Invoice {
             }
         }
         out.into_iter().map(|(r, sum)| (r, r.included_in(sum))).collect()
+    }
+
+    /// What is left to pay: nothing once paid (or void), the total less transfers so far otherwise.
+    pub fn balance_due(&self) -> Kopecks {
+        match self.status {
+            Status::Paid | Status::Void => Kopecks(0),
+            _ => Kopecks(self.total.0.saturating_sub(self.amount_paid.0).max(0)),
+        }
     }
 
     pub fn vat_total(&self) -> Kopecks {
@@ -207,8 +224,12 @@ mod tests {
     #[test]
     fn allowed_transitions_only() {
         use Status::*;
-        let all = [Issued, Paid, Overdue, Void, NeedsReview];
+        let all = [Issued, PartiallyPaid, Paid, Overdue, Void, NeedsReview];
         let allowed = [
+            (Issued, PartiallyPaid),
+            (Overdue, PartiallyPaid),
+            (PartiallyPaid, Paid),
+            (PartiallyPaid, PartiallyPaid),
             (Issued, Paid),
             (Issued, Overdue),
             (Issued, Void),

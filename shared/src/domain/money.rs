@@ -13,6 +13,10 @@ pub struct Kopecks(pub i64);
 impl Kopecks {
     pub const ZERO: Kopecks = Kopecks(0);
 
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+
     pub fn roubles(self) -> i64 {
         self.0 / 100
     }

@@ -323,6 +323,7 @@ pub fn issue(
         due_date,
         created_at,
         period: order.service_period,
+        amount_paid: super::money::Kopecks::ZERO,
     })
 }
 

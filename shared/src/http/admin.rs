@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every management route (method, path), as `openapi.yaml` documents it.
-pub const ADMIN_ROUTES: [(&str, &str); 17] = [
+pub const ADMIN_ROUTES: [(&str, &str); 18] = [
     ("POST", "/admin/invoices"),
     ("GET", "/admin/invoices"),
     ("GET", "/admin/invoices/{ref}"),
@@ -49,6 +49,8 @@ pub const ADMIN_ROUTES: [(&str, &str); 17] = [
     ("GET", "/admin/events/{event_id}"),
     ("POST", "/admin/events/{event_id}/replay"),
     ("GET", "/admin/audit"),
+    // An operator's bank statement (`http::statements`, served by the admin-api function).
+    ("POST", "/statements"),
 ];
 
 /// How callers prove who they are.
@@ -152,7 +154,7 @@ pub fn authenticate<B>(auth: &Auth, request: &http::Request<B>) -> Result<Actor,
     }
 }
 
-async fn guard(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
     match authenticate(&auth, &request) {
         Ok(actor) => {
             request.extensions_mut().insert(actor);
@@ -344,6 +346,8 @@ struct InvoiceSummary<'a> {
     status: &'static str,
     status_label: &'static str,
     total: i64,
+    amount_paid: i64,
+    balance_due: i64,
     currency: &'a str,
     plan: &'a str,
     account: &'a str,
@@ -359,6 +363,8 @@ fn summary(i: &Invoice) -> InvoiceSummary<'_> {
         status: i.status.as_str(),
         status_label: i.status.label_ru(),
         total: i.total.0,
+        amount_paid: i.amount_paid.0,
+        balance_due: i.balance_due().0,
         currency: &i.currency,
         plan: &i.plan,
         account: &i.account,
@@ -561,6 +567,7 @@ where
         let status = match query.get("status").map(String::as_str) {
             Some("issued") => Status::Issued,
             Some("paid") => Status::Paid,
+            Some("partially_paid") => Status::PartiallyPaid,
             Some("overdue") => Status::Overdue,
             Some("void") => Status::Void,
             Some("needs_review") => Status::NeedsReview,

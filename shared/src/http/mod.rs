@@ -8,6 +8,7 @@ pub mod error;
 pub mod links;
 pub mod pages;
 pub mod sandbox;
+pub mod statements;
 pub mod view;
 
 use crate::config::BillingConfig;

@@ -122,7 +122,7 @@ pub fn invoice_page(
 <p role="status" aria-live="polite"><span class="status {status}" data-status="{status}">{label}</span></p>
 <dl>
 <dt>{l_total}</dt><dd><strong>{total}</strong> ({vat})</dd>
-<dt>{l_words}</dt><dd lang="ru">{words}</dd>
+{balance}<dt>{l_words}</dt><dd lang="ru">{words}</dd>
 <dt>{l_due}</dt><dd>{due}</dd>
 <dt>{l_buyer}</dt><dd><span lang="ru">{buyer}</span>, {inn_label} {inn}</dd>
 <dt>{l_seller}</dt><dd><span lang="ru">{seller}</span>, {inn_label} {seller_inn}</dd>
@@ -139,6 +139,18 @@ pub fn invoice_page(
         l_total = t("Сумма к оплате", "Amount due"),
         total = money(invoice.total),
         vat = escape(&vat),
+        // Part paid by bank transfer: what came in, and what is left.
+        balance = match invoice.status {
+            crate::domain::Status::PartiallyPaid => format!(
+                "<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd><strong data-balance-due=\"{}\">{}</strong></dd>\n",
+                t("Оплачено", "Paid so far"),
+                money(invoice.amount_paid),
+                t("Остаток к оплате", "Balance due"),
+                invoice.balance_due().0,
+                money(invoice.balance_due()),
+            ),
+            _ => String::new(),
+        },
         l_words = t("Сумма прописью", "Amount in words"),
         words = escape(&view.amount_in_words),
         l_due = t("Оплатить до", "Due date"),

@@ -14,6 +14,10 @@ pub struct InvoiceView {
     /// Kopecks, VAT included.
     pub total: i64,
     pub vat_total: i64,
+    /// Kopecks bank transfers paid so far (more than `total` if overpaid).
+    pub amount_paid: i64,
+    /// Kopecks left to pay: 0 once paid.
+    pub balance_due: i64,
     pub currency: String,
     pub amount_in_words: String,
     pub plan: String,
@@ -37,6 +41,8 @@ impl InvoiceView {
             status_label: invoice.status.label_ru().to_owned(),
             total: invoice.total.0,
             vat_total: invoice.vat_total().0,
+            amount_paid: invoice.amount_paid.0,
+            balance_due: invoice.balance_due().0,
             currency: invoice.currency.clone(),
             amount_in_words: amount_in_words(invoice.total),
             plan: invoice.plan.clone(),
