@@ -330,7 +330,7 @@ pub enum StatementCommand {
     /// Upload a bank statement in the 1C exchange format (1CClientBankExchange, e.g. kl_to_1c.txt):
     /// its incoming transfers pay the invoices they name; prints the reconciliation report
     Import {
-        /// The statement as the bank exported it (at most 5 MiB)
+        /// The statement as the bank exported it (at most 4 MiB)
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },

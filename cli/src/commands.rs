@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use std::path::Path;
 
 /// The largest statement `POST /statements` takes.
-const STATEMENT_MAX_BYTES: u64 = 5 * 1024 * 1024;
+const STATEMENT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Runs the command; the text for stdout.
 pub async fn run(cli: Cli) -> Result<String, Failure> {
@@ -228,12 +228,12 @@ async fn import_statement(api: &Api, file: &Path) -> Result<String, Failure> {
     let size = std::fs::metadata(file).map_err(|e| unreadable(&e))?.len();
     if size > STATEMENT_MAX_BYTES {
         return Err(Failure::Usage(format!(
-            "{} is {size} bytes: the API takes a statement of at most 5 MiB (put a larger one under statements/ in the bucket)",
+            "{} is {size} bytes: the API takes a statement of at most 4 MiB (put a larger one under statements/ in the bucket)",
             file.display()
         )));
     }
     let bytes = std::fs::read(file).map_err(|e| unreadable(&e))?;
-    let request = Request::new(Method::POST, &["statements"]).raw(bytes, "text/plain");
+    let request = Request::new(Method::POST, &["statements"]).raw(bytes, "application/octet-stream");
     let (body, _) = api.body(&request).await.map_err(|failure| match failure {
         // It may have been imported: repeating it applies nothing twice.
         Failure::Network(why) => Failure::Network(format!(

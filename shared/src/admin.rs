@@ -141,12 +141,13 @@ pub fn new_secret() -> Result<String, StoreError> {
 }
 
 /// A payment an operator records: the full amount, under a fresh id.
+/// What an operator records by hand: the balance due (the total, unless transfers paid a part).
 fn manual_payment(invoice: &Invoice) -> PaymentNotice {
     PaymentNotice {
         provider: MANUAL,
         payment_id: format!("manual_{}", uuid::Uuid::now_v7().simple()),
         invoice: InvoiceRef::Id(invoice.id.clone()),
-        amount: invoice.total,
+        amount: invoice.balance_due(),
         currency: invoice.currency.clone(),
         succeeded: true,
     }
@@ -363,10 +364,10 @@ where
             payment: &payment,
             record: true,
             reference: payment_reference,
-            from: &[Status::Issued, Status::Overdue],
+            from: &[Status::Issued, Status::Overdue, Status::PartiallyPaid],
         };
         let details = json!({
-            "from": invoice.status, "to": Status::Paid,
+            "from": invoice.status, "to": Status::Paid, "amount": payment.amount.0,
             "payment_id": payment.payment_id, "reference": payment_reference,
         });
         self.pay(paid, actor, "invoice.mark_paid", reason, details).await

@@ -333,15 +333,17 @@ pub async fn reconciler() -> Result<Arc<AwsReconciler>, ConfigError> {
     }))
 }
 
+/// An S3 event's object key as stored: URL-encoded, spaces as `+`.
+fn url_decoded(raw: &str) -> String {
+    percent_encoding::percent_decode_str(&raw.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// The statement keys an event names: S3's "Object Created" through EventBridge (the template's
 /// rule: `detail.object.key`, as stored) or an S3 notification (`Records[].s3.object.key`,
 /// URL-encoded with spaces as `+`). Only keys under `statements/`.
 pub fn statement_keys(event: &serde_json::Value) -> Vec<String> {
-    let decoded = |raw: &str| {
-        percent_encoding::percent_decode_str(&raw.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
     let keys: Vec<String> = match event["detail"]["object"]["key"].as_str() {
         Some(key) => vec![key.to_owned()],
         None => event["Records"]
@@ -349,7 +351,7 @@ pub fn statement_keys(event: &serde_json::Value) -> Vec<String> {
             .into_iter()
             .flatten()
             .filter_map(|r| r["s3"]["object"]["key"].as_str())
-            .map(decoded)
+            .map(url_decoded)
             .collect(),
     };
     keys.into_iter().filter(|k| k.starts_with("statements/")).collect()
@@ -366,14 +368,13 @@ pub async fn serve_statement_import() -> Result<(), lambda_http::Error> {
         for key in statement_keys(&event.payload) {
             let mut result = reconciler.import_object(&key).await;
             // Not found as named: in case EventBridge's key came URL-encoded after all.
-            let decoded = percent_encoding::percent_decode_str(&key)
-                .decode_utf8_lossy()
-                .into_owned();
-            if matches!(result, Ok(None)) && decoded != key {
-                result = reconciler.import_object(&decoded).await;
+            if matches!(result, Ok(None)) && url_decoded(&key) != key {
+                result = reconciler.import_object(&url_decoded(&key)).await;
             }
             match result {
-                Ok(_) | Err(crate::statements::reconcile::ImportError::Malformed(_)) => {}
+                Ok(Some(_)) | Err(crate::statements::reconcile::ImportError::Malformed(_)) => {}
+                // Never silently: the retries, then the DLQ and its alarm.
+                Ok(None) => return Err(format!("statement {key} not found in the bucket").into()),
                 Err(crate::statements::reconcile::ImportError::Store(e)) => return Err(e.into()),
             }
         }

@@ -55,9 +55,10 @@ pub enum RenewError {
     Send(#[from] SendError),
 }
 
-/// Whether a renewal invoice still waits for its money (reminders stop otherwise).
+/// Whether a renewal invoice still waits for its money (reminders stop otherwise); a part paid
+/// by transfer still waits for the rest.
 fn unpaid(invoice: &Invoice) -> bool {
-    matches!(invoice.status, Status::Issued | Status::Overdue)
+    matches!(invoice.status, Status::Issued | Status::Overdue | Status::PartiallyPaid)
 }
 
 /// What one run did, as the function returns it and logs it.

@@ -509,5 +509,5 @@ def test_statement_imports_conform(app):
 
     malformed = check(post(b"not a statement"), 422)
     assert malformed["error"] == "malformed_statement" and malformed["line"] >= 1
-    assert check(post(b"1" * (5 * 1024 * 1024 + 1)), 413)["error"] == "payload_too_large"
+    assert check(post(b"1" * (4 * 1024 * 1024 + 1)), 413)["error"] == "payload_too_large"
     assert check(post(file, key=None), 401)["error"] == "unauthenticated"

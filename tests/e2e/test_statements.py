@@ -47,7 +47,7 @@ def transfer(purpose: str, amount: str, **kw) -> dict:
 
 
 def upload(app, body: bytes) -> requests.Response:
-    return requests.post(f"{app}/statements", data=body, headers={**AUTH, "Content-Type": "text/plain"}, timeout=60)
+    return requests.post(f"{app}/statements", data=body, headers={**AUTH, "Content-Type": "application/octet-stream"}, timeout=60)
 
 
 def issue(app) -> dict:
@@ -61,7 +61,7 @@ def shown(app, inv) -> dict:
 
 
 def report_rows(aws, bucket: str, key: str) -> list[dict]:
-    body = aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    body = aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body)))
 
 
@@ -89,6 +89,10 @@ def test_an_exact_transfer_pays_the_invoice_like_a_card_and_the_report_says_so(a
     rows = report_rows(aws, stack_names["bucket"], report["report_key"])
     assert [(r["outcome"], r["invoice"], r["allocated"], r["status_after"]) for r in rows] == [("applied", inv["number"], "12000.00", "paid")]
     assert report["source_key"].startswith("uploads/statements/")
+    # Who imported it is in the audit log.
+    log = admin(app, "GET", "/audit?limit=100").json()["entries"]
+    entry = next(e for e in log if e["target"] == f"statement:{report['statement_id']}")
+    assert entry["action"] == "statement.import" and entry["actor"] == "api-key:alice"
 
 
 def test_a_partial_transfer_leaves_a_balance_and_the_next_one_pays_it(app, published):
@@ -111,6 +115,17 @@ def test_a_partial_transfer_leaves_a_balance_and_the_next_one_pays_it(app, publi
     view = shown(app, inv)["invoice"]
     assert (view["status"], view["amount_paid"], view["balance_due"]) == ("paid", 1200000, 0)
     assert len(events_for(published, inv["id"])) == 1
+
+
+def test_an_operator_can_close_a_partly_paid_invoice_by_hand_for_its_balance(app):
+    inv = issue(app)
+    upload(app, statement([transfer(f"Оплата по счету {inv['number']}", "2000.00")]))
+    done = admin(app, "POST", f"/invoices/{inv['id']}/mark-paid", json={"reason": "остаток наличными"})
+    assert done.status_code == 200, done.text
+    view = shown(app, inv)
+    assert view["invoice"]["status"] == "paid"
+    payments = [(h["provider"], h["amount"]) for h in view["history"] if h["kind"] == "payment"]
+    assert payments == [("bank", 200000), ("manual", 1000000)]
 
 
 def test_an_overpayment_pays_and_records_the_excess(app):
@@ -136,28 +151,36 @@ def test_one_transfer_for_several_invoices_is_allocated_in_order(app):
 
 def test_lines_that_cannot_be_applied_go_to_an_operator_with_the_reason(app, aws, stack_names):
     inv = issue(app)
+    paid = issue(app)
+    assert upload(app, statement([transfer(f"Оплата по счету {paid['number']}", "12000.00")])).json()["summary"]["applied"] == 1
+    many = ", ".join(f"2026-{n:06d}" for n in range(900001, 900032))
     body = statement([
         transfer("Оплата за услуги по договору № 15", "12000.00"),
         transfer("Оплата по счету № 2026-999999", "12000.00"),
         transfer(f"Оплата по счету № {inv['number']}", "12000.00", inn="7707083893"),
         transfer("Возврат займа", "500.00", to="40702810900000000099"),
+        transfer(f"Оплата по счетам {paid['number']} и {inv['number']}", "24000.00"),
+        transfer(f"Оплата по счетам {many}", "1.00"),
     ])
     r = upload(app, body)
     assert r.status_code == 200, r.text
     lines = r.json()["lines"]
-    assert [l["outcome"] for l in lines] == ["review", "review", "review", "skipped"]
+    assert [l["outcome"] for l in lines] == ["review", "review", "review", "skipped", "review", "review"]
     assert "no invoice number" in lines[0]["reason"]
     assert "2026-999999 not found" in lines[1]["reason"]
     assert "7707083893" in lines[2]["reason"] and BUYER_INN in lines[2]["reason"]
     assert lines[3]["reason"] == "not to our account"
+    # Money for an invoice already paid is a double payment, not the other invoice's.
+    assert f"already paid: {paid['number']}" in lines[4]["reason"]
+    assert "names 31 invoices" in lines[5]["reason"]
     assert shown(app, inv)["invoice"]["status"] == "issued"
     queued = aws["dynamodb"].query(
         TableName=stack_names["table"], IndexName="gsi2", KeyConditionExpression="gsi2pk = :r",
         ExpressionAttributeValues={":r": {"S": "REVIEW#transfers"}})["Items"]
     reasons = {i["reason"]["S"] for i in queued}
-    assert {l["reason"] for l in lines[:3]} <= reasons
+    assert {l["reason"] for l in lines if l["outcome"] == "review"} <= reasons
     rows = report_rows(aws, stack_names["bucket"], r.json()["report_key"])
-    assert [row["outcome"] for row in rows] == ["review", "review", "review", "skipped"]
+    assert [row["outcome"] for row in rows] == ["review", "review", "review", "skipped", "review", "review"]
 
 
 def test_the_same_statement_twice_and_overlapping_statements_apply_nothing_twice(app, aws_endpoint):
@@ -167,6 +190,7 @@ def test_the_same_statement_twice_and_overlapping_statements_apply_nothing_twice
     assert [l["outcome"] for l in first.json()["lines"]] == ["applied", "applied"]
     again = upload(app, statement([ta, tb]))
     assert again.json()["summary"]["already_applied"] == 2 and again.json()["summary"]["applied"] == 0
+    assert again.json()["statement_id"] == first.json()["statement_id"]
     overlap = upload(app, statement([tb, tc], encoding="utf-8"))
     assert [l["outcome"] for l in overlap.json()["lines"]] == ["already_applied", "applied"]
     for x in (a, b, c):
@@ -188,7 +212,7 @@ def test_a_malformed_statement_is_refused_with_its_line_and_changes_nothing(app,
     assert aws["dynamodb"].scan(TableName=stack_names["table"], Select="COUNT")["Count"] == before
     assert shown(app, inv)["invoice"]["status"] == "issued"
     assert upload(app, b"not a statement").status_code == 422
-    refused = requests.post(f"{app}/statements", data=good, headers={"Content-Type": "text/plain"})
+    refused = requests.post(f"{app}/statements", data=good, headers={"Content-Type": "application/octet-stream"})
     assert refused.status_code == 401
 
 

@@ -1,9 +1,9 @@
 //! `POST /statements`: an operator uploads a 1C bank statement (the raw file) and gets the
 //! reconciliation back. Behind the same guard as the management API (IAM in AWS).
 
-use super::admin::{Auth, guard};
+use super::admin::{Actor, Auth, guard};
 use super::error::ApiError;
-use crate::ports::{DocumentStore, TransferStore};
+use crate::ports::{AdminStore, DocumentStore, TransferStore};
 use crate::statements::reconcile::{ImportError, Reconciler};
 use axum::Router;
 use axum::body::Body;
@@ -14,11 +14,13 @@ use axum::routing::post;
 use serde_json::json;
 use std::sync::Arc;
 
-/// Statements are small text files; API Gateway and Lambda cap bodies near 6 MB anyway.
-pub const MAX_STATEMENT_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+/// Statements are small text files. A cp1251 body reaches Lambda base64-encoded (send it as
+/// `application/octet-stream`), and Lambda takes at most 6 MB: 4 MiB encodes to 5.6 MB.
+pub const MAX_STATEMENT_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 
-async fn import<S: TransferStore, D: DocumentStore>(
+async fn import<S: TransferStore + AdminStore, D: DocumentStore>(
     State(reconciler): State<Arc<Reconciler<S, D>>>,
+    actor: Actor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -32,7 +34,7 @@ async fn import<S: TransferStore, D: DocumentStore>(
     let Ok(bytes) = axum::body::to_bytes(body, MAX_STATEMENT_UPLOAD_BYTES).await else {
         return ApiError::payload_too_large().json();
     };
-    match reconciler.import_upload(&bytes).await {
+    match reconciler.import_upload(&bytes, &actor.0).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(ImportError::Malformed(e)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -51,7 +53,7 @@ async fn import<S: TransferStore, D: DocumentStore>(
 /// `POST /statements`, behind `auth`.
 pub fn statements_router<S, D>(reconciler: Arc<Reconciler<S, D>>, auth: Auth) -> Router
 where
-    S: TransferStore + 'static,
+    S: TransferStore + AdminStore + 'static,
     D: DocumentStore + 'static,
 {
     Router::new()

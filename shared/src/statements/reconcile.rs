@@ -7,7 +7,9 @@ use super::matching::{allocate, invoice_numbers};
 use super::parse::{Document, ParseError, parse};
 use crate::domain::{Invoice, Kopecks, Status};
 use crate::payments::{InvoiceRef, PaymentNotice};
-use crate::ports::{Clock, DocumentStore, Recorded, StoreError, Transfer, TransferShare, TransferStore};
+use crate::ports::{
+    AdminStore, AuditEntry, Clock, DocumentStore, Recorded, StoreError, Transfer, TransferShare, TransferStore,
+};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -16,7 +18,10 @@ use std::sync::Arc;
 /// The payment provider name of bank transfers.
 pub const BANK: &str = "bank";
 /// Times a transfer is planned again when its invoices moved meanwhile (another transfer).
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: u32 = 4;
+/// More invoices than this in one purpose are for an operator: one transaction takes a transfer
+/// with its shares (1 + 3 each of DynamoDB's 100 actions), and a list that long is unusual.
+pub const MAX_INVOICES_PER_TRANSFER: usize = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -105,19 +110,27 @@ pub struct Report {
     pub lines: Vec<Line>,
 }
 
+/// One CSV field: quoted when it must be, and a text a spreadsheet would run as a formula (it
+/// starts with `=`, `+`, `-`, `@`, a tab or a CR: a payer wrote the purpose) made inert with `'`.
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+    let value = match value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{value}"),
+        false => value.to_owned(),
+    };
+    // `;` and tabs too: spreadsheets in Russian locales split on `;`.
+    if value.contains([',', ';', '\t', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_owned()
+        value
     }
 }
 
 impl Report {
     /// One row per invoice share; a document without shares gets one row. Amounts as `1234.56`.
     pub fn to_csv(&self) -> String {
+        // A BOM, so that spreadsheets read the Cyrillic as UTF-8.
         let mut out = String::from(
-            "line,date,number,payer_inn,payer_name,payer_account,amount,purpose,outcome,invoice,allocated,status_after,balance_due,excess,reason\r\n",
+            "\u{feff}line,date,number,payer_inn,payer_name,payer_account,amount,purpose,outcome,invoice,allocated,status_after,balance_due,excess,reason\r\n",
         );
         for l in &self.lines {
             let head = [
@@ -169,7 +182,7 @@ impl Report {
 /// A malformed statement's report: the one reason it was refused.
 pub fn rejected_csv(error: &ParseError) -> String {
     format!(
-        "line,outcome,reason\r\n{},rejected,{}\r\n",
+        "\u{feff}line,outcome,reason\r\n{},rejected,{}\r\n",
         error.line,
         csv_field(&error.reason)
     )
@@ -180,16 +193,22 @@ pub fn statement_id(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..12])
 }
 
-/// The same transfer in overlapping statements: date, number, payer account and amount.
+/// The same transfer in overlapping statements: its date, then a digest of its number, payer
+/// (ИНН and account) and amount, so that no two transfers share an id by a character dropped.
 fn transfer_id(doc: &Document) -> String {
-    let clean = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>();
-    format!(
-        "{}-{}-{}-{}",
-        doc.date.format("%Y%m%d"),
-        clean(&doc.number),
-        clean(doc.payer_account.as_deref().unwrap_or("")),
-        doc.amount.0
-    )
+    let fields = [
+        doc.number.as_str(),
+        doc.payer_inn.as_deref().unwrap_or(""),
+        doc.payer_account.as_deref().unwrap_or(""),
+        &doc.amount.0.to_string(),
+    ];
+    let digest = Sha256::digest(fields.join("\u{1f}").as_bytes());
+    format!("{}-{}", doc.date.format("%Y%m%d"), hex::encode(&digest[..10]))
+}
+
+/// Where a statement's report goes: one per import, so a second import does not hide the first.
+fn report_key(statement_id: &str, at: DateTime<Utc>) -> String {
+    format!("reports/statements/{statement_id}-{}.csv", at.format("%Y%m%dT%H%M%SZ"))
 }
 
 enum Plan {
@@ -206,21 +225,32 @@ pub struct Reconciler<S, D> {
     pub number_prefix: String,
 }
 
-impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
-    /// An operator's upload: kept under `uploads/statements/`, then applied.
-    pub async fn import_upload(&self, bytes: &[u8]) -> Result<Report, ImportError> {
+impl<S: TransferStore + AdminStore, D: DocumentStore> Reconciler<S, D> {
+    /// An operator's upload: kept under `uploads/statements/`, applied, and audited under the
+    /// operator's name.
+    pub async fn import_upload(&self, bytes: &[u8], actor: &str) -> Result<Report, ImportError> {
         let statement = parse(bytes).map_err(ImportError::Malformed)?;
         let id = statement_id(bytes);
         let key = format!("uploads/statements/{}/{id}.txt", self.clock.now().format("%Y/%m"));
         self.documents.put_file(&key, bytes.to_vec(), "text/plain").await?;
-        self.apply(statement, id, key).await
+        let report = self.apply(statement, id, key).await?;
+        let details = serde_json::json!({"report_key": report.report_key, "summary": report.summary});
+        let entry = AuditEntry::new(
+            self.clock.now(),
+            actor,
+            "statement.import",
+            format!("statement:{}", report.statement_id),
+            None,
+            details,
+        );
+        self.store.record_action(&entry, None).await?;
+        Ok(report)
     }
 
     /// A file put under `statements/` (the S3 trigger). A malformed one gets a report that says
     /// why, and nothing is applied.
     pub async fn import_object(&self, key: &str) -> Result<Option<Report>, ImportError> {
         let Some(bytes) = self.documents.get_pdf(key).await? else {
-            tracing::warn!(key, "statement gone before it was read");
             return Ok(None);
         };
         let id = statement_id(&bytes);
@@ -229,7 +259,7 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
             Err(e) => {
                 tracing::error!(key, line = e.line, reason = %e.reason, "statement refused: nothing applied");
                 crate::metrics::count("StatementsRejected", BANK);
-                let report = format!("reports/statements/{id}.csv");
+                let report = report_key(&id, self.clock.now());
                 self.documents
                     .put_file(&report, rejected_csv(&e).into_bytes(), "text/csv; charset=utf-8")
                     .await?;
@@ -259,7 +289,7 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
         crate::metrics::count_n("BankTransfersApplied", BANK, summary.applied);
         crate::metrics::count_n("BankTransfersForReview", BANK, summary.review);
         let report = Report {
-            report_key: format!("reports/statements/{statement_id}.csv"),
+            report_key: report_key(&statement_id, self.clock.now()),
             statement_id,
             source_key,
             account: statement.accounts.first().cloned(),
@@ -324,7 +354,10 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
             line.reason = Some("in an earlier statement".into());
             return Ok(line);
         }
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
             let invoices = match self.plan(doc).await? {
                 Plan::Review(reason) => return self.review(line, &transfer, reason).await,
                 Plan::Apply(invoices) => invoices,
@@ -374,12 +407,12 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
                 Recorded::Unapplied => continue,
             }
         }
-        self.review(
-            line,
-            &transfer,
-            "its invoices kept changing while it was applied".into(),
-        )
-        .await
+        // Not a question for an operator: the import fails, and is tried again (Lambda's retries,
+        // or the operator's), when nothing is racing for these invoices.
+        Err(StoreError(format!(
+            "transfer {} (line {}): its invoices kept changing while it was applied",
+            transfer.id, doc.line
+        )))
     }
 
     async fn review(&self, mut line: Line, transfer: &Transfer, reason: String) -> Result<Line, StoreError> {
@@ -402,6 +435,12 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
         let numbers = invoice_numbers(&doc.purpose, &self.number_prefix, doc.date.year());
         if numbers.is_empty() {
             return Ok(Plan::Review("no invoice number in the payment purpose".into()));
+        }
+        if numbers.len() > MAX_INVOICES_PER_TRANSFER {
+            return Ok(Plan::Review(format!(
+                "names {} invoices; at most {MAX_INVOICES_PER_TRANSFER} are applied automatically",
+                numbers.len()
+            )));
         }
         let mut invoices = Vec::with_capacity(numbers.len());
         for number in numbers {
@@ -434,11 +473,16 @@ impl<S: TransferStore, D: DocumentStore> Reconciler<S, D> {
             }
             invoices.push(invoice);
         }
-        if invoices.iter().all(|i| i.balance_due().is_zero()) {
-            let numbers: Vec<String> = invoices.iter().map(|i| i.number.to_string()).collect();
+        // Money meant for an invoice already paid is a double payment, not the next one's.
+        let paid: Vec<String> = invoices
+            .iter()
+            .filter(|i| i.balance_due().is_zero())
+            .map(|i| i.number.to_string())
+            .collect();
+        if !paid.is_empty() {
             return Ok(Plan::Review(format!(
                 "already paid: {} (a double payment to refund or apply elsewhere)",
-                numbers.join(", ")
+                paid.join(", ")
             )));
         }
         Ok(Plan::Apply(invoices))
@@ -480,5 +524,81 @@ fn allocated(share: &TransferShare<'_>) -> Allocated {
         } else {
             Kopecks(total.0 - share.paid_after.0)
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(purpose: &str, allocations: Vec<Allocated>, excess: i64) -> Line {
+        Line {
+            line: 12,
+            date: "2026-11-27".parse().unwrap(),
+            number: "512".into(),
+            payer_inn: Some("7736207543".into()),
+            payer_name: Some("ООО \"Ромашка\", Москва".into()),
+            payer_account: None,
+            amount: Kopecks(1_300_000),
+            purpose: purpose.into(),
+            outcome: Outcome::Applied,
+            allocations,
+            excess: Kopecks(excess),
+            reason: None,
+        }
+    }
+
+    fn share(number: &str, amount: i64, status: Status, due: i64) -> Allocated {
+        Allocated {
+            invoice_id: format!("id-{number}"),
+            number: number.into(),
+            amount: Kopecks(amount),
+            status,
+            balance_due: Kopecks(due),
+        }
+    }
+
+    #[test]
+    fn the_csv_has_a_row_per_share_quotes_what_needs_it_and_defuses_formulas() {
+        let report = Report {
+            statement_id: "s".into(),
+            source_key: "statements/x.txt".into(),
+            report_key: "reports/statements/s.csv".into(),
+            account: None,
+            period: Period { from: None, to: None },
+            summary: Summary::default(),
+            lines: vec![
+                line(
+                    "Оплата по счетам 2026-000001, 2026-000002",
+                    vec![
+                        share("2026-000001", 1_200_000, Status::Paid, 0),
+                        share("2026-000002", 100_000, Status::PartiallyPaid, 1_100_000),
+                    ],
+                    0,
+                ),
+                line("=HYPERLINK(\"http://evil\")", vec![], 0),
+            ],
+        };
+        let csv = report.to_csv();
+        let rows: Vec<&str> = csv.split("\r\n").filter(|r| !r.is_empty()).collect();
+        assert_eq!(rows.len(), 4, "{csv}");
+        assert!(
+            rows[0].starts_with("\u{feff}line,date,number,payer_inn,payer_name,"),
+            "a BOM first"
+        );
+        assert_eq!(
+            rows[1],
+            "12,2026-11-27,512,7736207543,\"ООО \"\"Ромашка\"\", Москва\",,13000.00,\"Оплата по счетам 2026-000001, 2026-000002\",applied,2026-000001,12000.00,paid,0.00,0.00,"
+        );
+        assert!(
+            rows[2].ends_with(",applied,2026-000002,1000.00,partially_paid,11000.00,0.00,"),
+            "{}",
+            rows[2]
+        );
+        assert!(
+            rows[3].contains(",\"'=HYPERLINK(\"\"http://evil\"\")\","),
+            "{}",
+            rows[3]
+        );
     }
 }
