@@ -646,6 +646,13 @@ fn bad_usage_exits_2_without_calling() {
 
 /// AWS's environment for one test: only the given credentials, empty config files, no
 /// instance metadata.
+/// The AWS test suite's example credentials, in eu-central-1.
+const EXAMPLE_KEYS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ("AWS_REGION", "eu-central-1"),
+];
+
 fn aws_env(dir: &std::path::Path, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
     let config = dir.join("config");
     let credentials = dir.join("credentials");
@@ -684,14 +691,7 @@ fn without_an_api_key_requests_are_signed_with_sigv4() {
         ),
     ]);
     let dir = temp_dir("sigv4");
-    let env = aws_env(
-        &dir,
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", SECRET),
-            ("AWS_REGION", "eu-central-1"),
-        ],
-    );
+    let env = aws_env(&dir, &EXAMPLE_KEYS);
     ok(&autobill(
         &with_env(&env, &fake.url),
         &[
@@ -837,9 +837,10 @@ fn statement_import_posts_the_file_as_it_is_and_prints_the_report() {
         (request.method.as_str(), request.path.as_str(), request.query.as_str()),
         ("POST", "/statements", "")
     );
-    // The bytes as they are (Windows-1251: the server reads the encoding from the file).
+    // The bytes as they are (Windows-1251: the server reads the encoding from the file), as a
+    // binary body, which API Gateway passes on byte for byte.
     assert_eq!(request.body, STATEMENT);
-    assert_eq!(request.header("content-type"), Some("text/plain"));
+    assert_eq!(request.header("content-type"), Some("application/octet-stream"));
     assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
     assert_eq!(request.header("x-autobill-actor"), Some("alice"));
     assert!(request.header("idempotency-key").is_none());
@@ -913,10 +914,10 @@ fn statement_import_refuses_a_missing_or_too_large_file_without_calling() {
 
     let big = dir.join("big.txt");
     let f = std::fs::File::create(&big).unwrap();
-    f.set_len(5 * 1024 * 1024 + 1).unwrap();
+    f.set_len(4 * 1024 * 1024 + 1).unwrap();
     let out = run(&fake, &["statement", "import", big.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("at most 5 MiB"), "{}", out.stderr);
+    assert!(out.stderr.contains("at most 4 MiB"), "{}", out.stderr);
     assert!(fake.requests().is_empty());
 }
 
@@ -925,14 +926,7 @@ fn statement_import_signs_the_file_with_sigv4_without_an_api_key() {
     let fake = FakeApi::start(vec![route("POST", "/statements", 200, statement_report())]);
     let file = statement_file("statement-sigv4", STATEMENT);
     let dir = temp_dir("statement-sigv4-aws");
-    let env = aws_env(
-        &dir,
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", SECRET),
-            ("AWS_REGION", "eu-central-1"),
-        ],
-    );
+    let env = aws_env(&dir, &EXAMPLE_KEYS);
     ok(&autobill(
         &with_env(&env, &fake.url),
         &["statement", "import", file.to_str().unwrap()],

@@ -1135,6 +1135,23 @@ def test_the_documents_bucket_notifies_no_function_directly(template):
     assert template["Globals"]["Function"]["Environment"]["Variables"]["AUTOBILL_BUCKET"] == {"Ref": "DocumentsBucket"}
 
 
+def assert_acyclic(edges: dict[str, set[str]]) -> None:
+    """Depth-first search for a cycle among resources (`edges`: who refers to whom)."""
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            assert state.get(nxt) != 1, "circular dependency: " + " -> ".join([*path, node, nxt])
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [])
+
+
 def dependencies(value) -> set[str]:
     """Every logical id a Ref, a GetAtt or a ${Name} in a Sub names, anywhere in the value."""
     found = refs(value)
@@ -1169,20 +1186,7 @@ def test_no_circular_dependency_through_the_api(template):
             if e.get("Type") == "HttpApi":
                 api = e["Properties"].get("ApiId", {"Ref": "ServerlessHttpApi"})["Ref"]
                 edges.setdefault(api, set()).add(logical_id)
-    # Depth-first search for a cycle.
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for nxt in sorted(edges.get(node, ())):
-            assert state.get(nxt) != 1, "circular dependency: " + " -> ".join([*path, node, nxt])
-            if nxt not in state:
-                visit(nxt, [*path, node])
-        state[node] = 2
-
-    for node in sorted(edges):
-        if node not in state:
-            visit(node, [])
+    assert_acyclic(edges)
 
 
 # Runs in the SAM CLI's venv (samtranslator): the template as CloudFormation gets it, as JSON.
@@ -1233,19 +1237,7 @@ def test_no_circular_dependency_after_the_sam_transform(tmp_path):
         logical_id: (dependencies(resource.get("Properties", {})) | depends_on(resource)) & set(resources_)
         for logical_id, resource in resources_.items()
     }
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for nxt in sorted(edges[node]):
-            assert state.get(nxt) != 1, "circular dependency: " + " -> ".join([*path, node, nxt])
-            if nxt not in state:
-                visit(nxt, [*path, node])
-        state[node] = 2
-
-    for node in sorted(edges):
-        if node not in state:
-            visit(node, [])
+    assert_acyclic(edges)
 
 
 
