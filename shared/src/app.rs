@@ -318,19 +318,37 @@ pub async fn serve_job(job: &'static str) -> Result<(), lambda_http::Error> {
 
 pub type AwsReconciler = crate::statements::reconcile::Reconciler<DynamoStore, S3Documents>;
 
-/// Bank statements: the table, the bucket, and the seller's account and number prefix.
+/// Bank statements over the given table, bucket and clock, for the seller's account and number
+/// prefix.
+fn reconciler_over(invoices: &Invoices<DynamoStore, S3Documents>) -> Arc<AwsReconciler> {
+    let seller = &invoices.billing.seller;
+    Arc::new(crate::statements::reconcile::Reconciler {
+        store: invoices.store.clone(),
+        documents: invoices.documents.clone(),
+        clock: invoices.clock.clone(),
+        account: seller.requisites.account.clone(),
+        number_prefix: seller.number_prefix.clone(),
+    })
+}
+
+/// Bank statements for the `import-statement` function: the table, the bucket, the config.
 pub async fn reconciler() -> Result<Arc<AwsReconciler>, ConfigError> {
-    let billing = BillingConfig::from_env()?;
+    let billing = Arc::new(BillingConfig::from_env()?);
     let table = var("AUTOBILL_TABLE").ok_or(ConfigError::Missing("AUTOBILL_TABLE"))?;
     let bucket = var("AUTOBILL_BUCKET").ok_or(ConfigError::Missing("AUTOBILL_BUCKET"))?;
     let sdk = crate::aws::sdk_config().await;
-    Ok(Arc::new(crate::statements::reconcile::Reconciler {
+    Ok(reconciler_over(&Invoices {
         store: DynamoStore::new(crate::aws::dynamodb(&sdk), table),
         documents: S3Documents::new(crate::aws::s3(&sdk), bucket),
+        billing,
         clock: Arc::new(SystemClock),
-        account: billing.seller.requisites.account.clone(),
-        number_prefix: billing.seller.number_prefix.clone(),
     }))
+}
+
+/// Bank statements beside the management API (`POST /statements`), on its clients and config:
+/// nothing more to load.
+pub fn statements_of<H>(api: &AwsAdminApi<H>) -> Arc<AwsReconciler> {
+    reconciler_over(&api.admin.invoices)
 }
 
 /// An S3 event's object key as stored: URL-encoded, spaces as `+`.

@@ -58,7 +58,7 @@ pub fn invoice_partially_paid(
 ) -> OutboxEvent {
     let mut data = invoice_data(invoice);
     data["amount_paid"] = json!(paid.0);
-    data["balance_due"] = json!(invoice.total.0.saturating_sub(paid.0).max(0));
+    data["balance_due"] = json!(invoice.balance_after(paid).0);
     data["payment"] = json!({"provider": payment.provider, "id": payment.payment_id, "amount": payment.amount.0});
     event("invoice.partially_paid", at, data)
 }

@@ -650,9 +650,10 @@ pub struct AuditEntry {
     /// The IAM principal's ARN, or `api-key:<name>` on the local stack.
     pub actor: String,
     /// `invoice.void`, `invoice.mark_paid`, `invoice.resolve_review`, `invoice.resend`,
-    /// `invoice.create`, `webhook.replay`, `webhook_endpoint.create|update|delete`.
+    /// `invoice.create`, `webhook.replay`, `webhook_endpoint.create|update|delete`,
+    /// `statement.import`.
     pub action: String,
-    /// `invoice:<id>`, `webhook_endpoint:<id>` or `event:<id>`.
+    /// `invoice:<id>`, `webhook_endpoint:<id>`, `event:<id>` or `statement:<id>`.
     pub target: String,
     /// The invoice whose history shows this entry, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,6 @@ use autobill::http::statements::statements_router;
 async fn main() -> Result<(), lambda_http::Error> {
     autobill::telemetry::init();
     let (api, _) = autobill::app::admin_invoices_api().await?;
-    let statements = statements_router(autobill::app::reconciler().await?, Auth::Iam);
+    let statements = statements_router(autobill::app::statements_of(&api), Auth::Iam);
     lambda_http::run(with_not_found(admin_invoices_router(api, Auth::Iam).merge(statements))).await
 }

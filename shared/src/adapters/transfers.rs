@@ -69,7 +69,8 @@ impl TransferStore for DynamoStore {
         let mut actions = vec![self.put_new(transfer_item(transfer, "applied", excess, None, at), None)?];
         for share in shares {
             let invoice = share.invoice;
-            let paid = share.paid_after >= invoice.total;
+            let to = invoice.status_after(share.paid_after);
+            let paid = to == Status::Paid;
             let mut set = vec![("amount_paid", n(share.paid_after.0))];
             if paid {
                 set.extend([
@@ -86,7 +87,7 @@ impl TransferStore for DynamoStore {
             let moved = self.invoice_transition(
                 invoice,
                 PAYABLE_BY_TRANSFER,
-                if paid { Status::Paid } else { Status::PartiallyPaid },
+                to,
                 &set,
                 " AND (attribute_not_exists(amount_paid) OR amount_paid = :before)",
                 &[],

@@ -189,7 +189,21 @@ impl Invoice {
     pub fn balance_due(&self) -> Kopecks {
         match self.status {
             Status::Paid | Status::Void => Kopecks(0),
-            _ => Kopecks(self.total.0.saturating_sub(self.amount_paid.0).max(0)),
+            _ => self.balance_after(self.amount_paid),
+        }
+    }
+
+    /// What would be left to pay once `paid` in all has come in.
+    pub fn balance_after(&self, paid: Kopecks) -> Kopecks {
+        Kopecks(self.total.0.saturating_sub(paid.0).max(0))
+    }
+
+    /// Where `paid` in all leaves it: paid once the total is covered, partly paid before.
+    pub fn status_after(&self, paid: Kopecks) -> Status {
+        if paid >= self.total {
+            Status::Paid
+        } else {
+            Status::PartiallyPaid
         }
     }
 

@@ -31,18 +31,23 @@ fn kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
     }
 }
 
-/// The raw bytes of a body of at most [`MAX_BODY_BYTES`], as UTF-8 text.
-async fn read_text(headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
+/// A body of at most `limit` bytes: refused by its declared length first, then by what arrives.
+pub async fn read_capped(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::payload_too_large());
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::payload_too_large())?;
+        .map_err(|_| ApiError::payload_too_large())
+}
+
+/// The raw bytes of a body of at most [`MAX_BODY_BYTES`], as UTF-8 text.
+async fn read_text(headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
+    let bytes = read_capped(headers, body, MAX_BODY_BYTES).await?;
     String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::invalid_utf8())
 }
 

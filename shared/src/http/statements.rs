@@ -8,7 +8,7 @@ use crate::statements::reconcile::{ImportError, Reconciler};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
@@ -24,15 +24,9 @@ async fn import<S: TransferStore + AdminStore, D: DocumentStore>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_STATEMENT_UPLOAD_BYTES as u64) {
-        return ApiError::payload_too_large().json();
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_STATEMENT_UPLOAD_BYTES).await else {
-        return ApiError::payload_too_large().json();
+    let bytes = match super::body::read_capped(&headers, body, MAX_STATEMENT_UPLOAD_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => return e.json(),
     };
     match reconciler.import_upload(&bytes, &actor.0).await {
         Ok(report) => axum::Json(report).into_response(),

@@ -384,7 +384,7 @@ impl<S: TransferStore + AdminStore, D: DocumentStore> Reconciler<S, D> {
             {
                 Recorded::Applied => {
                     for s in &shares {
-                        let paid = s.paid_after >= s.invoice.total;
+                        let paid = s.invoice.status_after(s.paid_after) == Status::Paid;
                         tracing::info!(
                             transfer = %transfer.id, invoice = %s.invoice.id, number = %s.invoice.number,
                             amount = s.payment.amount.0, paid, "bank transfer applied"
@@ -499,9 +499,9 @@ fn share<'a>(invoice: &'a Invoice, transfer: &Transfer, amount: Kopecks, now: Da
         succeeded: true,
     };
     let paid_after = invoice.amount_paid + amount;
-    let event = match paid_after >= invoice.total {
-        true => crate::events::invoice_paid(invoice, &payment, now),
-        false => crate::events::invoice_partially_paid(invoice, &payment, paid_after, now),
+    let event = match invoice.status_after(paid_after) {
+        Status::Paid => crate::events::invoice_paid(invoice, &payment, now),
+        _ => crate::events::invoice_partially_paid(invoice, &payment, paid_after, now),
     };
     TransferShare {
         invoice,
@@ -512,18 +512,12 @@ fn share<'a>(invoice: &'a Invoice, transfer: &Transfer, amount: Kopecks, now: Da
 }
 
 fn allocated(share: &TransferShare<'_>) -> Allocated {
-    let total = share.invoice.total;
-    let paid = share.paid_after >= total;
     Allocated {
         invoice_id: share.invoice.id.clone(),
         number: share.invoice.number.to_string(),
         amount: share.payment.amount,
-        status: if paid { Status::Paid } else { Status::PartiallyPaid },
-        balance_due: if paid {
-            Kopecks::ZERO
-        } else {
-            Kopecks(total.0 - share.paid_after.0)
-        },
+        status: share.invoice.status_after(share.paid_after),
+        balance_due: share.invoice.balance_after(share.paid_after),
     }
 }
 
